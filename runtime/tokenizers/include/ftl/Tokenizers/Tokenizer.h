@@ -1,0 +1,74 @@
+//===- ftl/Tokenizers/Tokenizer.h - Tokenizer interface ---------*- C++ -*-===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The interface every tokenizer implements (bytes, byte-level BPE,
+/// SentencePiece-style BPE) and the entry points that make one. Data pipelines,
+/// the token cache, generation and chat formatting only see this interface.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef FTL_TOKENIZERS_TOKENIZER_H
+#define FTL_TOKENIZERS_TOKENIZER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ftl::rt {
+
+class Tokenizer {
+public:
+  virtual ~Tokenizer();
+
+  /// Token ids for `text`. Added/special tokens written literally in `text`
+  /// (e.g. "<|endoftext|>") are recognised as in Hugging Face `tokenizers`
+  /// with `add_special_tokens=False`; `addSpecial` additionally applies the
+  /// tokenizer's post-processor (e.g. a BOS token), as `add_special_tokens=True`.
+  virtual std::vector<int32_t> encode(llvm::StringRef text,
+                                      bool addSpecial = false) const = 0;
+
+  /// Text for `ids`; `skipSpecial` drops special tokens as HF does.
+  virtual std::string decode(llvm::ArrayRef<int32_t> ids,
+                             bool skipSpecial = false) const = 0;
+
+  /// Number of ids (including added tokens): every id is < vocabSize().
+  virtual int32_t vocabSize() const = 0;
+
+  /// The id of a token string (regular or added), if any.
+  virtual std::optional<int32_t> tokenId(llvm::StringRef token) const = 0;
+
+  virtual std::optional<int32_t> bosId() const = 0;
+  virtual std::optional<int32_t> eosId() const = 0;
+  virtual std::optional<int32_t> padId() const = 0;
+
+  /// A stable content hash of everything that affects encode(); caches key
+  /// on it.
+  virtual std::string fingerprint() const = 0;
+
+  /// "bytes", "bpe-bytelevel", "bpe-sentencepiece", ...
+  virtual llvm::StringRef kind() const = 0;
+};
+
+/// A tokenizer over raw UTF-8 bytes: ids 0..255 are bytes, then
+/// 256 = <bos>, 257 = <eos>, 258 = <pad>.
+std::unique_ptr<Tokenizer> makeByteTokenizer();
+
+/// Loads a Hugging Face `tokenizer.json` (byte-level BPE as in GPT-2, Llama-3
+/// and Qwen2, or SentencePiece-style BPE with byte fallback as in Llama-2 and
+/// Mistral). Errors name the file and what is wrong.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadHFTokenizer(llvm::StringRef path);
+
+} // namespace ftl::rt
+
+#endif // FTL_TOKENIZERS_TOKENIZER_H
