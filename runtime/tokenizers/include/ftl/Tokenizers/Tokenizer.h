@@ -33,7 +33,8 @@ public:
   /// Token ids for `text`. Added/special tokens written literally in `text`
   /// (e.g. "<|endoftext|>") are recognised as in Hugging Face `tokenizers`
   /// with `add_special_tokens=False`; `addSpecial` additionally applies the
-  /// tokenizer's post-processor (e.g. a BOS token), as `add_special_tokens=True`.
+  /// tokenizer's post-processor (e.g. a BOS token), as
+  /// `add_special_tokens=True`.
   virtual std::vector<int32_t> encode(llvm::StringRef text,
                                       bool addSpecial = false) const = 0;
 
@@ -57,6 +58,21 @@ public:
 
   /// "bytes", "bpe-bytelevel", "bpe-sentencepiece", ...
   virtual llvm::StringRef kind() const = 0;
+
+  /// The token string of `id` as the vocabulary spells it (e.g. "Ġthe",
+  /// "▁the", "<|eot_id|>"), if `id` names a token.
+  virtual std::optional<std::string> idToToken(int32_t id) const {
+    return std::nullopt;
+  }
+
+  /// Whether `id` is a special token (dropped by decode with skipSpecial).
+  virtual bool isSpecial(int32_t id) const { return false; }
+
+  /// encode() of every text, on up to `threads` threads (0: one per core).
+  /// The result is the same as calling encode() on each text in order.
+  std::vector<std::vector<int32_t>>
+  encodeBatch(llvm::ArrayRef<llvm::StringRef> texts, unsigned threads = 0,
+              bool addSpecial = false) const;
 };
 
 /// A tokenizer over raw UTF-8 bytes: ids 0..255 are bytes, then
@@ -66,8 +82,17 @@ std::unique_ptr<Tokenizer> makeByteTokenizer();
 /// Loads a Hugging Face `tokenizer.json` (byte-level BPE as in GPT-2, Llama-3
 /// and Qwen2, or SentencePiece-style BPE with byte fallback as in Llama-2 and
 /// Mistral). Errors name the file and what is wrong.
+///
+/// bosId/eosId/padId come from a `tokenizer_config.json` next to the file
+/// when there is one (bos_token, eos_token, pad_token), else from the
+/// post-processor's leading special token and the usual token names.
 llvm::Expected<std::unique_ptr<Tokenizer>>
 loadHFTokenizer(llvm::StringRef path);
+
+/// Like loadHFTokenizer, from the contents of a tokenizer.json;
+/// `nameForErrors` stands for the file in messages.
+llvm::Expected<std::unique_ptr<Tokenizer>>
+loadHFTokenizerFromJson(llvm::StringRef json, llvm::StringRef nameForErrors);
 
 } // namespace ftl::rt
 
