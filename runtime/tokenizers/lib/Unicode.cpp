@@ -35,31 +35,32 @@ constexpr uint32_t kMaxCp = 0x110000;
 class ClassTable {
 public:
   ClassTable() {
-    std::vector<uint8_t> flat(kMaxCp);
+    std::vector<uint16_t> flat(kMaxCp);
     size_t n = std::size(kPropRuns);
     for (size_t r = 0; r < n; ++r) {
-      uint32_t start = kPropRuns[r] >> 8;
-      uint32_t end = r + 1 < n ? kPropRuns[r + 1] >> 8 : kMaxCp;
+      uint32_t start = kPropRuns[r] >> 11;
+      uint32_t end = r + 1 < n ? kPropRuns[r + 1] >> 11 : kMaxCp;
       std::fill(flat.begin() + start, flat.begin() + end,
-                uint8_t(kPropRuns[r] & 0xff));
+                uint16_t(kPropRuns[r] & 0x7ff));
     }
     std::map<std::string, uint16_t> seen;
     for (uint32_t block = 0; block < kMaxCp / 256; ++block) {
-      std::string bytes(reinterpret_cast<const char *>(&flat[block * 256]),
-                        256);
-      auto [it, inserted] = seen.try_emplace(bytes, blocks.size() / 256);
+      const uint16_t *first = &flat[block * 256];
+      std::string key(reinterpret_cast<const char *>(first),
+                      256 * sizeof(uint16_t));
+      auto [it, inserted] = seen.try_emplace(key, blocks.size() / 256);
       if (inserted)
-        blocks.insert(blocks.end(), bytes.begin(), bytes.end());
+        blocks.insert(blocks.end(), first, first + 256);
       stage1[block] = it->second;
     }
   }
-  uint8_t get(uint32_t cp) const {
+  uint16_t get(uint32_t cp) const {
     return blocks[size_t(stage1[cp >> 8]) * 256 + (cp & 0xff)];
   }
 
 private:
   std::array<uint16_t, kMaxCp / 256> stage1;
-  std::vector<uint8_t> blocks;
+  std::vector<uint16_t> blocks;
 };
 
 const ClassTable &classTable() {
@@ -174,7 +175,7 @@ void appendUtf8(uint32_t cp, std::string &out) {
   }
 }
 
-uint8_t classOf(uint32_t cp) {
+uint16_t classOf(uint32_t cp) {
   if (cp >= kMaxCp)
     return 0;
   return classTable().get(cp);
@@ -190,43 +191,13 @@ uint8_t combiningClass(uint32_t cp) {
   return uint8_t(it[-1] & 0xff);
 }
 
-void normalize(llvm::StringRef in, NormForm form, std::string &out) {
-  bool compat = form == NormForm::NFKC || form == NormForm::NFKD;
-  bool compose = form == NormForm::NFC || form == NormForm::NFKC;
-  uint8_t notYes = form == NormForm::NFC    ? kNfcNotYes
-                   : form == NormForm::NFKC ? kNfkcNotYes
-                   : form == NormForm::NFD  ? kNfdNotYes
-                                            : kNfkdNotYes;
-  // Quick check: every code point "Yes" and combining classes in order.
-  bool quick = true;
-  uint8_t lastCcc = 0;
-  for (size_t i = 0; i < in.size();) {
-    if (uint8_t(in[i]) < 0x80) {
-      lastCcc = 0;
-      ++i;
-      continue;
-    }
-    unsigned len;
-    uint32_t cp = decodeUtf8(in, i, len);
-    i += len;
-    if (cp == kInvalid) {
-      lastCcc = 0;
-      continue;
-    }
-    uint8_t ccc = combiningClass(cp);
-    if ((classOf(cp) & notYes) || (ccc && lastCcc > ccc)) {
-      quick = false;
-      break;
-    }
-    lastCcc = ccc;
-  }
-  if (quick) {
-    out.append(in.begin(), in.end());
-    return;
-  }
+namespace {
 
-  // Decompose into code points; invalid bytes are kept as kInvalid + byte.
-  llvm::SmallVector<uint32_t, 256> cps;
+/// The full algorithm on `in`: decompose, order the marks canonically, then
+/// compose. Invalid bytes are kept and act as starters.
+void normalizeSlow(llvm::StringRef in, bool compat, bool compose,
+                   std::string &out) {
+  llvm::SmallVector<uint32_t, 64> cps;
   for (size_t i = 0; i < in.size();) {
     unsigned len;
     uint32_t cp = decodeUtf8(in, i, len);
@@ -252,13 +223,12 @@ void normalize(llvm::StringRef in, NormForm form, std::string &out) {
     i = j;
   }
   if (compose && !cps.empty()) {
-    // Canonical composition.
     size_t w = 0;      // write index into cps
     long starter = -1; // index of the last starter in the written prefix
     uint8_t lastCcc = 0;
     for (size_t r = 0; r < cps.size(); ++r) {
       uint32_t c = cps[r];
-      uint8_t ccc = c >= kMaxCp ? 0 : combiningClass(c);
+      uint8_t ccc = combiningClass(c);
       if (starter >= 0 && c < kMaxCp) {
         bool adjacent = size_t(starter) + 1 == w;
         bool blocked = !adjacent && (lastCcc == 0 || lastCcc >= ccc);
@@ -283,6 +253,65 @@ void normalize(llvm::StringRef in, NormForm form, std::string &out) {
     else
       appendUtf8(cp, out);
   }
+}
+
+} // namespace
+
+void normalize(llvm::StringRef in, NormForm form, std::string &out) {
+  bool compat = form == NormForm::NFKC || form == NormForm::NFKD;
+  bool compose = form == NormForm::NFC || form == NormForm::NFKC;
+  uint16_t notYes = form == NormForm::NFC    ? kNfcNotYes
+                    : form == NormForm::NFKC ? kNfkcNotYes
+                    : form == NormForm::NFD  ? kNfdNotYes
+                                             : kNfkdNotYes;
+  // Quick check, code point by code point. Before a starter whose quick
+  // check is Yes the text can be cut: nothing before it interacts with it
+  // or with what follows. Where the check fails, the slow path runs from the
+  // last such boundary to the next one.
+  size_t n = in.size();
+  size_t copied = 0; // bytes of `in` handled so far
+  size_t safe = 0;   // the last boundary
+  uint8_t lastCcc = 0;
+  for (size_t i = 0; i < n;) {
+    if (uint8_t(in[i]) < 0x80) {
+      safe = i++;
+      lastCcc = 0;
+      continue;
+    }
+    unsigned len;
+    uint32_t cp = decodeUtf8(in, i, len);
+    if (cp == kInvalid) {
+      safe = i;
+      i += len;
+      lastCcc = 0;
+      continue;
+    }
+    uint16_t cls = classOf(cp);
+    uint8_t ccc = (cls & kNonStarter) ? combiningClass(cp) : 0;
+    if (!(cls & notYes) && (ccc == 0 || lastCcc <= ccc)) {
+      if (ccc == 0)
+        safe = i;
+      lastCcc = ccc;
+      i += len;
+      continue;
+    }
+    size_t end = i + len;
+    while (end < n) {
+      unsigned len2;
+      uint32_t c2 = decodeUtf8(in, end, len2);
+      if (c2 == kInvalid)
+        break;
+      uint16_t cls2 = classOf(c2);
+      if (!(cls2 & notYes) && !(cls2 & kNonStarter))
+        break;
+      end += len2;
+    }
+    out.append(in.data() + copied, safe - copied);
+    normalizeSlow(in.slice(safe, end), compat, compose, out);
+    copied = safe = i = end;
+    lastCcc = 0;
+  }
+  out.append(in.data() + copied, n - copied);
 }
 
 void appendLossyUtf8(llvm::StringRef bytes, std::string &out) {

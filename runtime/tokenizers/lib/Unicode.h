@@ -23,7 +23,7 @@
 namespace ftl::rt::unicode {
 
 /// Class bits of a code point (see gen_unicode_tables.py).
-enum : uint8_t {
+enum : uint16_t {
   kLetter = 1,      ///< General_Category L*
   kNumber = 2,      ///< General_Category N* (also Rust's is_numeric)
   kWhiteSpace = 4,  ///< White_Space (\s, Rust's is_whitespace)
@@ -33,6 +33,8 @@ enum : uint8_t {
   kNfdNotYes = 64,  ///< NFD quick check is No
   kNfkdNotYes = 128 ///< NFKD quick check is No
 };
+/// Canonical combining class is not 0.
+constexpr uint16_t kNonStarter = 256;
 
 /// A value above every code point: what decodeUtf8 returns for a byte that
 /// does not start a valid sequence.
@@ -55,7 +57,7 @@ inline uint32_t decodeUtf8(llvm::StringRef s, size_t i, unsigned &len) {
 void appendUtf8(uint32_t cp, std::string &out);
 
 /// Class bits of `cp`; 0 for kInvalid.
-uint8_t classOf(uint32_t cp);
+uint16_t classOf(uint32_t cp);
 
 inline bool isLetter(uint32_t cp) { return classOf(cp) & kLetter; }
 inline bool isNumber(uint32_t cp) { return classOf(cp) & kNumber; }

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Unicode.h"
+#include "FixtureUtil.h"
 #include "Pipeline.h"
 
 #include "gtest/gtest.h"
@@ -171,3 +172,27 @@ TEST(ByteLevelMap, IsABijection) {
 }
 
 } // namespace
+
+// normalization.jsonl: strings with their four forms from Python's
+// unicodedata (Unicode 14.0), written by make_tokenizers.py.
+TEST(Unicode, NormalizationMatchesUnicodedata) {
+  auto rows = ftl::rt::testing::readJsonl("normalization.jsonl");
+  ASSERT_GE(rows.size(), 300u);
+  size_t same = 0;
+  for (const llvm::json::Value &row : rows) {
+    const llvm::json::Object &o = *row.getAsObject();
+    std::string text = o.getString("text")->str();
+    bool ok = true;
+    for (auto [key, form] :
+         {std::pair<const char *, NormForm>{"nfc", NormForm::NFC},
+          {"nfd", NormForm::NFD},
+          {"nfkc", NormForm::NFKC},
+          {"nfkd", NormForm::NFKD}}) {
+      std::string got = norm(text, form);
+      EXPECT_EQ(got, *o.getString(key)) << key << " of " << text;
+      ok &= got == *o.getString(key);
+    }
+    same += ok;
+  }
+  EXPECT_EQ(same, rows.size());
+}

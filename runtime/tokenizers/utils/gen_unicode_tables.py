@@ -10,7 +10,8 @@ The tables hold exactly what the pre-tokenizer scanners and normalizers need:
 
 * per code point flags: General_Category L*, General_Category N*, White_Space
   (the \\s of Oniguruma and of the Rust regex crate), Alphabetic (Rust's
-  char::is_alphabetic), and "not quick-check Yes" for NFC/NFKC/NFD/NFKD;
+  char::is_alphabetic), "not quick-check Yes" for NFC/NFKC/NFD/NFKD, and
+  "combining class is not 0";
 * canonical combining classes;
 * full canonical and compatibility decompositions (Hangul syllables are
   algorithmic and left out);
@@ -33,6 +34,7 @@ import regex
 
 FLAG_L, FLAG_N, FLAG_WS, FLAG_ALPHA = 1, 2, 4, 8
 FLAG_NFC_NY, FLAG_NFKC_NY, FLAG_NFD_NY, FLAG_NFKD_NY = 16, 32, 64, 128
+FLAG_NON_STARTER = 256  # canonical combining class != 0
 
 WHITE_SPACE = ([c for c in range(0x09, 0x0E)] + [0x20, 0x85, 0xA0, 0x1680] +
                list(range(0x2000, 0x200B)) +
@@ -73,6 +75,8 @@ def flags_of(cp, composable_seconds):
         f |= FLAG_NFD_NY
     if unicodedata.normalize('NFKD', ch) != ch:
         f |= FLAG_NFKD_NY
+    if unicodedata.combining(ch):
+        f |= FLAG_NON_STARTER
     return f
 
 
@@ -197,8 +201,8 @@ def main():
         w('};')
         w('')
 
-    w('// (start << 8) | flags; each run lasts until the next start.')
-    emit_u32('kPropRuns', [(s << 8) | v for s, v in prop])
+    w('// (start << 11) | flags; each run lasts until the next start.')
+    emit_u32('kPropRuns', [(s << 11) | v for s, v in prop])
     w('// (start << 8) | canonical combining class.')
     emit_u32('kCccRuns', [(s << 8) | v for s, v in ccc])
     w('// Decompositions: code point, then offset/length of the full canonical')
