@@ -32,7 +32,8 @@ static uint64_t hashBytes(llvm::StringRef s) {
 // MinHasher
 //===----------------------------------------------------------------------===//
 
-LshBands ftl::rt::chooseLshBands(unsigned permutations, double threshold) {
+LshBands ftl::rt::chooseLshBands(unsigned permutations, double threshold,
+                                 double fpWeight, double fnWeight) {
   LshBands best{permutations, 1};
   double bestErr = INFINITY;
   const int steps = 1000;
@@ -47,7 +48,7 @@ LshBands ftl::rt::chooseLshBands(unsigned permutations, double threshold) {
       else
         fn += 1 - p;
     }
-    double err = (fp + fn) / steps;
+    double err = (fpWeight * fp + fnWeight * fn) / steps;
     if (err < bestErr - 1e-12) {
       bestErr = err;
       best = LshBands{b, r};
@@ -163,7 +164,11 @@ public:
   DedupDataset(DatasetRef in, DedupOptions opts)
       : SelectDataset(std::move(in)), opts(std::move(opts)) {
     if (this->opts.method == DedupOptions::Method::MinHash)
-      bands = chooseLshBands(this->opts.permutations, this->opts.threshold);
+      bands = this->opts.verify
+                  ? chooseLshBands(this->opts.permutations,
+                                   this->opts.threshold, 0.05, 0.95)
+                  : chooseLshBands(this->opts.permutations,
+                                   this->opts.threshold);
   }
 
   void describe(llvm::raw_ostream &os, bool forKey) const override {

@@ -62,11 +62,13 @@ public:
       if (!text)
         return text.takeError();
       std::vector<int32_t> ids = tok.encode(*text, false);
+      // The EOS between records ends the previous record.
       if (opts.acrossRecords && opts.eosBetween && seenRecord && tok.eosId())
-        push(*tok.eosId(), r.provenance());
+        push(*tok.eosId(), lastProv);
       seenRecord = true;
       for (int32_t id : ids)
         push(id, r.provenance());
+      lastProv = r.provenance();
     }
   }
 
@@ -122,6 +124,7 @@ private:
   size_t head = 0;
   uint64_t base = 0; // global offset of pending[0]
   std::deque<std::pair<uint64_t, Provenance>> starts;
+  Provenance lastProv;
   int64_t produced = 0;
   bool inputDone = false, seenRecord = false;
 };

@@ -350,13 +350,13 @@ struct Tokenization {
       if (!p.weights.empty())
         p.weights[0] = 0;
     }
-    notes.truncated = truncated;
     if (!opts.keepNoLoss)
       for (Parts &p : seqs)
         if (!hasLoss(p.weights)) {
           notes.droppedNoLoss = true;
           return llvm::Error::success();
         }
+    notes.truncated = truncated;
     for (size_t k = 0; k < seqs.size(); ++k) {
       TokenizedExample ex;
       ex.promptLength = static_cast<int32_t>(

@@ -24,7 +24,9 @@
 
 #include "gtest/gtest.h"
 
+#include <cstdlib>
 #include <fstream>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -130,8 +132,14 @@ inline std::string errorOf(llvm::Error e) {
 /// Unwraps an Expected that must hold a value.
 template <typename T> T must(llvm::Expected<T> v) {
   if (!v) {
-    ADD_FAILURE() << llvm::toString(v.takeError());
-    return T();
+    std::string msg = llvm::toString(v.takeError());
+    ADD_FAILURE() << msg;
+    if constexpr (std::is_default_constructible_v<T>) {
+      return T();
+    } else {
+      llvm::errs() << "fatal: " << msg << "\n";
+      std::abort();
+    }
   }
   return std::move(*v);
 }

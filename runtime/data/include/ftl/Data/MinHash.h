@@ -35,10 +35,13 @@ struct LshBands {
 
 /// The LSH banding for `permutations` and a Jaccard `threshold`: over r in
 /// 1..permutations with b = floor(permutations / r), the (b, r) minimising
-///   FP + FN = integral_0^t P(s) ds + integral_t^1 (1 - P(s)) ds,
+///   wFP * integral_0^t P(s) ds + wFN * integral_t^1 (1 - P(s)) ds,
 /// P(s) = 1 - (1 - s^r)^b the chance that a pair of similarity s shares a
 /// band (integrals by the midpoint rule, 1000 steps; ties keep smaller r).
-LshBands chooseLshBands(unsigned permutations, double threshold);
+/// dedup uses wFP = 0.05, wFN = 0.95 when candidates are verified against
+/// the full signature (false positives are cheap), else 0.5 and 0.5.
+LshBands chooseLshBands(unsigned permutations, double threshold,
+                        double fpWeight = 0.5, double fnWeight = 0.5);
 
 class MinHasher {
 public:
