@@ -1,0 +1,29 @@
+//===- ftl-opt.cpp - MLIR optimizer driver for ftl dialects ---------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Registers only what ftl's IR uses, so lit tests can round-trip, verify and
+// run single passes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Dialect/FTL/IR/FTLDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::registerCSEPass();
+  mlir::registerCanonicalizerPass();
+  mlir::registerInlinerPass();
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::ftl::FTLDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "ftl optimizer driver\n", registry));
+}

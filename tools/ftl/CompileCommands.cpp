@@ -1,0 +1,150 @@
+//===- CompileCommands.cpp - compile, run and explain ---------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Lang/AST.h"
+#include "ftl/Lang/Diagnostic.h"
+#include "ftl/Lang/Sema.h"
+#include "ftl/MLIRGen/MLIRGen.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace ftl;
+using namespace ftl::driver;
+using llvm::StringRef;
+
+/// Maps an MLIR location back into the .ftl buffer, if it points there.
+static llvm::SMLoc toSMLoc(llvm::SourceMgr &sourceMgr, mlir::Location loc) {
+  mlir::FileLineColLoc fileLoc;
+  loc->walk([&](mlir::Location l) {
+    if (auto f = llvm::dyn_cast<mlir::FileLineColLoc>(l)) {
+      fileLoc = f;
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  if (!fileLoc)
+    return {};
+  for (unsigned id = 1; id <= sourceMgr.getNumBuffers(); ++id) {
+    const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(id);
+    if (buffer->getBufferIdentifier() != fileLoc.getFilename().getValue())
+      continue;
+    return sourceMgr.FindLocForLineAndColumn(id, fileLoc.getLine(),
+                                             fileLoc.getColumn());
+  }
+  return {};
+}
+
+/// Checks the script, generates the ftl module and hands it to `then`.
+static int withModule(
+    const Options &options, StringRef command,
+    llvm::function_ref<llvm::LogicalResult(llvm::SourceMgr &,
+                                           lang::DiagnosticEngine &,
+                                           const lang::Program &,
+                                           mlir::ModuleOp)>
+        then) {
+  if (options.input.empty()) {
+    llvm::errs() << "ftl " << command << ": no input file\n";
+    return 2;
+  }
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(options.input, true);
+  if (!buffer) {
+    llvm::errs() << "ftl " << command << ": cannot read '" << options.input
+                 << "': " << buffer.getError().message() << "\n";
+    return 2;
+  }
+  auto result = lang::runFrontend(
+      std::move(*buffer), options.frontend,
+      [&](llvm::SourceMgr &sourceMgr, unsigned id,
+          lang::DiagnosticEngine &diags) -> llvm::LogicalResult {
+        lang::ASTContext astContext;
+        lang::TypeContext types;
+        lang::Program program;
+        lang::SemaOptions sema;
+        sema.stdlibPaths = lang::defaultStdlibPaths();
+        sema.warnUnused = options.frontend.warnUnused;
+        if (llvm::failed(
+                lang::checkProgram(id, astContext, types, diags, sema, program)))
+          return llvm::failure();
+        mlir::MLIRContext context;
+        // Compiler diagnostics point into the .ftl source like front-end ones.
+        mlir::ScopedDiagnosticHandler handler(
+            &context, [&](mlir::Diagnostic &d) {
+              llvm::SMLoc smloc = toSMLoc(sourceMgr, d.getLocation());
+              diags.report(smloc, lang::diag::CompilerError, {d.str()});
+              return mlir::success();
+            });
+        auto module = mlirGen(context, sourceMgr, program);
+        if (!module)
+          return llvm::failure();
+        return then(sourceMgr, diags, program, *module);
+      },
+      llvm::errs());
+  return llvm::failed(result) ? 1 : 0;
+}
+
+int ftl::driver::runCompile(const Options &options) {
+  if (options.emit == "tokens" || options.emit == "ast")
+    return runFrontendEmit(options);
+  if (options.emit.empty()) {
+    llvm::errs() << "ftl compile: --emit=<level> is required (tokens, ast, "
+                    "ftl, step, grad, fused, llvm, ptx)\n";
+    return 2;
+  }
+  if (options.emit != "ftl") {
+    llvm::errs() << "ftl compile: unknown level '" << options.emit
+                 << "'; expected tokens, ast, ftl, step, grad, fused, llvm "
+                    "or ptx\n";
+    return 2;
+  }
+  bool locations = llvm::is_contained(options.extra, "--locations");
+  return withModule(options, "compile",
+                    [&](llvm::SourceMgr &, lang::DiagnosticEngine &,
+                        const lang::Program &, mlir::ModuleOp module) {
+                      mlir::OpPrintingFlags flags;
+                      if (locations)
+                        flags.enableDebugInfo(true, /*prettyForm=*/false);
+                      module->print(llvm::outs(), flags);
+                      llvm::outs() << "\n";
+                      return llvm::success();
+                    });
+}
+
+int ftl::driver::runRun(const Options &options) {
+  return withModule(
+      options, "run",
+      [&](llvm::SourceMgr &sourceMgr, lang::DiagnosticEngine &diags,
+          const lang::Program &, mlir::ModuleOp module) {
+        // Nothing is executed until every construct is supported: report
+        // each unsupported one at its source location before any work.
+        bool missing = false;
+        module.walk([&](mlir::Operation *op) {
+          if (llvm::isa<mlir::ModuleOp>(op))
+            return;
+          std::string construct = mlir::ftl::describeConstruct(op);
+          if (construct.empty() || mlir::ftl::isConstructImplemented(op))
+            return;
+          diags.report(toSMLoc(sourceMgr, op->getLoc()),
+                       lang::diag::NotImplementedYet, {construct});
+          missing = true;
+        });
+        return llvm::failure(missing);
+      });
+}
+
+int ftl::driver::runExplain(const Options &options) {
+  llvm::errs() << "ftl explain: not implemented yet\n";
+  return 2;
+}
