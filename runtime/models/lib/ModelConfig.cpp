@@ -83,8 +83,8 @@ llvm::Error ftl::rt::validateModelConfig(const ModelConfig &c,
                        ") must divide dim (" + llvm::Twine(c.dim) + ")");
     if (c.headDim != c.dim / c.heads)
       return makeError(where + ": head_dim must be dim / heads = " +
-                       llvm::Twine(c.dim / c.heads) + " for " +
-                       c.hfModelType + ", found " + llvm::Twine(c.headDim));
+                       llvm::Twine(c.dim / c.heads) + " for " + c.hfModelType +
+                       ", found " + llvm::Twine(c.headDim));
   }
   if (c.isGPT2() && c.kvHeads != c.heads)
     return makeError(where + ": gpt2 has no grouped-query attention; kv_heads "
@@ -96,12 +96,14 @@ llvm::Error ftl::rt::validateModelConfig(const ModelConfig &c,
     return makeError(where + ": rope_theta must be a positive number, found " +
                      pythonFloatRepr(c.ropeTheta));
   if (!(c.normEps > 0 && std::isfinite(c.normEps)))
-    return makeError(where + ": the norm epsilon must be a positive number, "
-                             "found " +
+    return makeError(where +
+                     ": the norm epsilon must be a positive number, "
+                     "found " +
                      pythonFloatRepr(c.normEps));
   if (!(c.initStd >= 0 && std::isfinite(c.initStd)))
-    return makeError(where + ": init_std (initializer_range) must be a "
-                             "non-negative number, found " +
+    return makeError(where +
+                     ": init_std (initializer_range) must be a "
+                     "non-negative number, found " +
                      pythonFloatRepr(c.initStd));
   if (c.isGPT2() && !c.tiedEmbeddings)
     return makeError(where + ": gpt2 models always tie the output head to the "
@@ -247,8 +249,9 @@ static llvm::Error parseLlamaFamily(const Fields &f, ModelConfig &c) {
   FTL_TRY(c.ffn, f.integer("intermediate_size", std::nullopt));
   FTL_TRY(c.kvHeads, f.integer("num_key_value_heads", c.heads));
   if (c.heads <= 0)
-    return makeError("'" + f.file + "': num_attention_heads must be positive, "
-                                    "found " +
+    return makeError("'" + f.file +
+                     "': num_attention_heads must be positive, "
+                     "found " +
                      llvm::Twine(c.heads));
   int64_t defaultHeadDim = c.dim / c.heads;
   if (type == "qwen2") {
@@ -263,10 +266,11 @@ static llvm::Error parseLlamaFamily(const Fields &f, ModelConfig &c) {
     if (!f.find("head_dim") && c.dim % c.heads != 0)
       return makeError("'" + f.file + "': num_attention_heads (" +
                        llvm::Twine(c.heads) + ") must divide hidden_size (" +
-                       llvm::Twine(c.dim) +
-                       ") when there is no 'head_dim'");
+                       llvm::Twine(c.dim) + ") when there is no 'head_dim'");
   }
-  int64_t defaultCtx = type == "llama" ? 2048 : type == "mistral" ? 131072 : 32768;
+  int64_t defaultCtx = type == "llama"     ? 2048
+                       : type == "mistral" ? 131072
+                                           : 32768;
   FTL_TRY(c.ctx, f.integer("max_position_embeddings", defaultCtx));
   FTL_TRY(c.ropeTheta, f.number("rope_theta", 10000.0));
   FTL_TRY(c.normEps, f.number("rms_norm_eps", 1e-6));
@@ -361,8 +365,7 @@ static llvm::Error parseGPT2(const Fields &f, ModelConfig &c) {
     FTL_TRY(value, f.boolean(flag.key, flag.fallback));
     if (value != flag.supported)
       return makeError("'" + f.file + "' sets '" + flag.key + "' to " +
-                       (value ? "true" : "false") +
-                       "; ftl supports only " +
+                       (value ? "true" : "false") + "; ftl supports only " +
                        (flag.supported ? "true" : "false"));
   }
   return llvm::Error::success();
@@ -516,12 +519,11 @@ ftl::rt::modelConfigFromArgs(llvm::StringRef family,
   if (!isLlama && family != "gpt2")
     return makeError("unknown model family '" + family +
                      "'; expected llama(...) or gpt2(...)");
-  static const char *llamaArgs[] = {"vocab",      "dim",  "layers",   "heads",
-                                    "kv_heads",   "ffn",  "ctx",      "rope_theta",
-                                    "tied",       "norm_eps", "init_std", "bos",
-                                    "eos"};
-  static const char *gpt2Args[] = {"vocab", "dim",      "layers",   "heads",
-                                   "ctx",   "ffn",      "norm_eps", "init_std",
+  static const char *llamaArgs[] = {
+      "vocab",      "dim",  "layers",   "heads",    "kv_heads", "ffn", "ctx",
+      "rope_theta", "tied", "norm_eps", "init_std", "bos",      "eos"};
+  static const char *gpt2Args[] = {"vocab", "dim", "layers",   "heads",
+                                   "ctx",   "ffn", "norm_eps", "init_std",
                                    "bos",   "eos"};
   llvm::ArrayRef<const char *> allowed =
       isLlama ? llvm::ArrayRef<const char *>(llamaArgs)
@@ -540,14 +542,14 @@ ftl::rt::modelConfigFromArgs(llvm::StringRef family,
       return makeError(call + ": argument '" + arg.name +
                        "' is given more than once");
   }
-  auto integer = [&](llvm::StringRef name,
-                     std::optional<int64_t> fallback) -> llvm::Expected<int64_t> {
+  auto integer =
+      [&](llvm::StringRef name,
+          std::optional<int64_t> fallback) -> llvm::Expected<int64_t> {
     auto it = given.find(name);
     if (it == given.end()) {
       if (fallback)
         return *fallback;
-      return makeError(call + ": missing argument '" + name +
-                       "' (an integer)");
+      return makeError(call + ": missing argument '" + name + "' (an integer)");
     }
     if (auto *i = std::get_if<int64_t>(&it->second->value))
       return *i;
@@ -616,8 +618,7 @@ ftl::rt::modelConfigFromArgs(llvm::StringRef family,
     c.activation = "gelu_new";
     c.ropeTheta = 0;
   }
-  if (c.bosId < -1 || c.eosId < -1 || c.bosId >= c.vocab ||
-      c.eosId >= c.vocab)
+  if (c.bosId < -1 || c.eosId < -1 || c.bosId >= c.vocab || c.eosId >= c.vocab)
     return makeError(call + ": bos and eos must be token ids below vocab (" +
                      llvm::Twine(c.vocab) + ")");
   if (llvm::Error err = validateModelConfig(c, call))

@@ -44,7 +44,8 @@ static std::vector<HFSpec> hfSpecs(const ModelConfig &c) {
   std::vector<HFSpec> out;
   auto add = [&](std::string hf, Shape shape, Conv conv,
                  llvm::SmallVector<std::string, 3> canonical) {
-    out.push_back({std::move(hf), std::move(shape), conv, std::move(canonical)});
+    out.push_back(
+        {std::move(hf), std::move(shape), conv, std::move(canonical)});
   };
   int64_t qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
   if (!c.isGPT2()) {
@@ -53,8 +54,9 @@ static std::vector<HFSpec> hfSpecs(const ModelConfig &c) {
     for (int64_t i = 0; i < c.layers; ++i) {
       std::string hf = "model.layers." + std::to_string(i) + ".";
       std::string ca = "layers." + std::to_string(i) + ".";
-      auto linear = [&](const std::string &hfModule, const std::string &caModule,
-                        int64_t outDim, int64_t inDim, bool bias) {
+      auto linear = [&](const std::string &hfModule,
+                        const std::string &caModule, int64_t outDim,
+                        int64_t inDim, bool bias) {
         add(hf + hfModule + ".weight", {outDim, inDim}, Conv::Copy,
             {ca + caModule + ".weight"});
         if (bias)
@@ -127,7 +129,7 @@ static Tensor transpose2d(const Tensor &in) {
 /// Columns [begin, begin + width) of an F32 [rows, cols] tensor, transposed:
 /// the result is [width, rows].
 static Tensor columnsTransposed(const Tensor &in, int64_t begin,
-                               int64_t width) {
+                                int64_t width) {
   int64_t rows = in.dim(0), cols = in.dim(1);
   Tensor out = Tensor::zeros(DType::F32, {width, rows});
   const float *src = in.dataAs<float>();
@@ -147,13 +149,13 @@ static Tensor slice1d(const Tensor &in, int64_t begin, int64_t width) {
 
 /// A short description of the model for "not a parameter of ..." messages.
 static std::string describeModel(const ModelConfig &c) {
-  return c.hfModelType + " model with " + std::to_string(c.layers) +
-         " layers";
+  return c.hfModelType + " model with " + std::to_string(c.layers) + " layers";
 }
 
 /// Accepts GPT-2 checkpoints saved from GPT2Model (no "transformer." prefix).
 static std::string normalizeName(const ModelConfig &c, llvm::StringRef name) {
-  if (c.isGPT2() && !name.starts_with("transformer.") && name != "lm_head.weight")
+  if (c.isGPT2() && !name.starts_with("transformer.") &&
+      name != "lm_head.weight")
     return ("transformer." + name).str();
   return name.str();
 }
@@ -164,7 +166,8 @@ static bool isGPT2Buffer(llvm::StringRef name) {
     return false;
   llvm::StringRef index;
   std::tie(index, name) = name.split('.');
-  return !index.empty() && llvm::all_of(index, [](char ch) { return llvm::isDigit(ch); }) &&
+  return !index.empty() &&
+         llvm::all_of(index, [](char ch) { return llvm::isDigit(ch); }) &&
          (name == "attn.bias" || name == "attn.masked_bias");
 }
 
@@ -313,8 +316,7 @@ ftl::rt::exportHFTensors(const ModelConfig &config, const ModelWeights &weights,
       break;
     }
     }
-    out.emplace_back(spec.hfName,
-                     storeAs == DType::F32 ? hf : hf.to(storeAs));
+    out.emplace_back(spec.hfName, storeAs == DType::F32 ? hf : hf.to(storeAs));
   }
   return out;
 }
@@ -376,8 +378,8 @@ llvm::Error ftl::rt::saveHFModelFolder(
     return tmp.takeError();
   ModelConfig stored = config;
   stored.torchDtype = torchDtypeName(storeAs);
-  llvm::Error err =
-      writeFileAtomically(joinPath(*tmp, "config.json"), toHFConfigJson(stored));
+  llvm::Error err = writeFileAtomically(joinPath(*tmp, "config.json"),
+                                        toHFConfigJson(stored));
   if (!err)
     err = writeSafeTensorsFolder(*tmp, *tensors, maxShardBytes,
                                  {{"format", "pt"}});

@@ -117,7 +117,8 @@ static llvm::Expected<Entry> parseEntry(llvm::StringRef name,
     return makeError(where + " has no 'shape'");
   const json::Array *dims = shape->getAsArray();
   if (!dims)
-    return makeError(where + ": 'shape' must be an array of dimensions, found " +
+    return makeError(where +
+                     ": 'shape' must be an array of dimensions, found " +
                      describe(*shape));
   uint64_t numel = 1;
   bool overflow = false;
@@ -138,11 +139,10 @@ static llvm::Expected<Entry> parseEntry(llvm::StringRef name,
     return makeError(where + " has no 'data_offsets'");
   const json::Array *pair = offsets->getAsArray();
   if (!pair || pair->size() != 2)
-    return makeError(where +
-                     ": 'data_offsets' must be an array [begin, end], found " +
-                     (pair ? "an array of " + llvm::Twine(pair->size()) +
-                                 " elements"
-                           : llvm::Twine(describe(*offsets))));
+    return makeError(
+        where + ": 'data_offsets' must be an array [begin, end], found " +
+        (pair ? "an array of " + llvm::Twine(pair->size()) + " elements"
+              : llvm::Twine(describe(*offsets))));
   auto begin = readIndex((*pair)[0], where + ": data_offsets begin");
   if (!begin)
     return begin.takeError();
@@ -163,14 +163,13 @@ static llvm::Expected<Entry> parseEntry(llvm::StringRef name,
   uint64_t need = 0;
   overflow |= __builtin_mul_overflow(numel, dtypeSize(entry.type), &need);
   if (overflow || need != entry.end - entry.begin)
-    return makeError(where + " has shape " + formatShape(entry.shape) +
-                     " and dtype " + dtypeName(entry.type) + ", which need " +
-                     (overflow ? llvm::Twine("more than 2^64")
-                               : llvm::Twine(need)) +
-                     " bytes, but its data_offsets [" +
-                     llvm::Twine(entry.begin) + ", " + llvm::Twine(entry.end) +
-                     "] span " + llvm::Twine(entry.end - entry.begin) +
-                     " bytes");
+    return makeError(
+        where + " has shape " + formatShape(entry.shape) + " and dtype " +
+        dtypeName(entry.type) + ", which need " +
+        (overflow ? llvm::Twine("more than 2^64") : llvm::Twine(need)) +
+        " bytes, but its data_offsets [" + llvm::Twine(entry.begin) + ", " +
+        llvm::Twine(entry.end) + "] span " +
+        llvm::Twine(entry.end - entry.begin) + " bytes");
   return entry;
 }
 
@@ -264,8 +263,8 @@ SafeTensorsFile::parseStorage(std::shared_ptr<Storage> storage,
       for (const auto &m : *meta) {
         auto text = m.second.getAsString();
         if (!text)
-          return makeError("'__metadata__' entry '" + m.first.str() +
-                           "' in '" + path + "' must be a string, found " +
+          return makeError("'__metadata__' entry '" + m.first.str() + "' in '" +
+                           path + "' must be a string, found " +
                            describe(m.second));
         file.meta[m.first.str()] = text->str();
       }
@@ -285,8 +284,8 @@ SafeTensorsFile::parseStorage(std::shared_ptr<Storage> storage,
   const Entry *previous = nullptr;
   for (const Entry &entry : entries) {
     if (entry.begin < pos)
-      return makeError("tensor '" + entry.name + "' in '" + path +
-                       "' (bytes " + llvm::Twine(entry.begin) + ".." +
+      return makeError("tensor '" + entry.name + "' in '" + path + "' (bytes " +
+                       llvm::Twine(entry.begin) + ".." +
                        llvm::Twine(entry.end) + ") overlaps tensor '" +
                        previous->name + "' (bytes " +
                        llvm::Twine(previous->begin) + ".." +
@@ -307,8 +306,8 @@ SafeTensorsFile::parseStorage(std::shared_ptr<Storage> storage,
 
   for (const Entry &entry : entries) {
     file.order.push_back(entry.name);
-    file.byName[entry.name] = Tensor::view(
-        storage, dataStart + entry.begin, entry.type, entry.shape);
+    file.byName[entry.name] =
+        Tensor::view(storage, dataStart + entry.begin, entry.type, entry.shape);
   }
   return file;
 }
@@ -440,7 +439,8 @@ static std::string joinPath(llvm::StringRef dir, llvm::StringRef name) {
 llvm::Expected<std::vector<NamedTensor>>
 ftl::rt::loadSafeTensorsFolder(llvm::StringRef dir) {
   if (!llvm::sys::fs::is_directory(dir))
-    return makeError("model folder '" + dir + "' does not exist or is not a "
+    return makeError("model folder '" + dir +
+                     "' does not exist or is not a "
                      "folder");
   std::string single = joinPath(dir, kSingleFile);
   if (llvm::sys::fs::exists(single)) {
@@ -502,8 +502,7 @@ ftl::rt::loadSafeTensorsFolder(llvm::StringRef dir) {
     std::string shardPath = joinPath(dir, shardName);
     if (!llvm::sys::fs::exists(shardPath))
       return makeError("shard '" + shardName + "' listed in '" + indexPath +
-                       "' (for tensor '" + names.front() +
-                       "') does not exist");
+                       "' (for tensor '" + names.front() + "') does not exist");
     auto file = SafeTensorsFile::open(shardPath);
     if (!file)
       return file.takeError();
@@ -526,8 +525,7 @@ ftl::rt::loadSafeTensorsFolder(llvm::StringRef dir) {
 }
 
 std::vector<std::vector<size_t>>
-ftl::rt::planShards(llvm::ArrayRef<NamedTensor> tensors,
-                    size_t maxShardBytes) {
+ftl::rt::planShards(llvm::ArrayRef<NamedTensor> tensors, size_t maxShardBytes) {
   std::vector<std::vector<size_t>> shards;
   if (maxShardBytes == 0) {
     shards.emplace_back();
@@ -574,10 +572,9 @@ std::string ftl::rt::formatShardIndex(
   return pythonJsonDumps(json::Value(std::move(index))) + "\n";
 }
 
-llvm::Error ftl::rt::writeSafeTensorsFolder(llvm::StringRef dir,
-                                            llvm::ArrayRef<NamedTensor> tensors,
-                                            size_t maxShardBytes,
-                                            const SafeTensorsMetadata &metadata) {
+llvm::Error ftl::rt::writeSafeTensorsFolder(
+    llvm::StringRef dir, llvm::ArrayRef<NamedTensor> tensors,
+    size_t maxShardBytes, const SafeTensorsMetadata &metadata) {
   llvm::StringSet<> seen;
   for (const NamedTensor &nt : tensors)
     if (!seen.insert(nt.first).second)
@@ -599,8 +596,7 @@ llvm::Error ftl::rt::writeSafeTensorsFolder(llvm::StringRef dir,
       weightMap.emplace_back(tensors[i].first, name);
       totalSize += tensors[i].second.nbytes();
     }
-    if (llvm::Error err =
-            writeSafeTensors(joinPath(dir, name), part, metadata))
+    if (llvm::Error err = writeSafeTensors(joinPath(dir, name), part, metadata))
       return err;
   }
   return writeFileAtomically(joinPath(dir, kIndexFile),

@@ -12,7 +12,8 @@ using namespace ftl::rt;
 using namespace ftl::test;
 
 namespace {
-template <class T> std::string errorOf(llvm::Expected<T> value) {
+template <class T>
+std::string errorOf(llvm::Expected<T> value) {
   if (value) {
     ADD_FAILURE() << "expected an error";
     return "";
@@ -158,8 +159,9 @@ TEST(ModelConfig, ConfigJsonRoundTrips) {
   // Unknown fields of the source survive.
   auto withExtra = parseHFConfig(llamaJson(R"("my_field": [1, "two"])"), "x");
   ASSERT_TRUE(bool(withExtra));
-  EXPECT_NE(toHFConfigJson(*withExtra).find("\"my_field\": [\n    1,\n    "
-                                            "\"two\"\n  ]"),
+  EXPECT_NE(toHFConfigJson(*withExtra)
+                .find("\"my_field\": [\n    1,\n    "
+                      "\"two\"\n  ]"),
             std::string::npos);
 }
 
@@ -248,15 +250,14 @@ TEST(ModelConfig, RejectsBadConfigs) {
 }
 
 TEST(ModelConfig, FromArgsBuildsLlamaAndGPT2) {
-  auto llama = modelConfigFromArgs(
-      "llama", {{"vocab", int64_t(512)},
-                {"dim", int64_t(128)},
-                {"layers", int64_t(4)},
-                {"heads", int64_t(4)},
-                {"kv_heads", int64_t(2)},
-                {"ctx", int64_t(256)},
-                {"rope_theta", int64_t(500000)},
-                {"tied", true}});
+  auto llama = modelConfigFromArgs("llama", {{"vocab", int64_t(512)},
+                                             {"dim", int64_t(128)},
+                                             {"layers", int64_t(4)},
+                                             {"heads", int64_t(4)},
+                                             {"kv_heads", int64_t(2)},
+                                             {"ctx", int64_t(256)},
+                                             {"rope_theta", int64_t(500000)},
+                                             {"tied", true}});
   ASSERT_TRUE(bool(llama)) << toString(llama.takeError());
   EXPECT_EQ(llama->arch, Arch::Llama);
   EXPECT_EQ(llama->ffn, 344); // ceil(8 * 128 / 3) = 342 -> multiple of 8
@@ -320,13 +321,14 @@ TEST(ModelConfig, FromArgsRejectsBadArguments) {
     std::vector<ModelArg> args;
     std::string expected;
   } cases[] = {
-      {"bert", base, "unknown model family 'bert'; expected llama(...) or gpt2(...)"},
+      {"bert", base,
+       "unknown model family 'bert'; expected llama(...) or gpt2(...)"},
       {"llama", with({{"width", int64_t(3)}}),
        "llama(...): unknown argument 'width'; expected one of vocab, dim"},
       {"gpt2", with({{"kv_heads", int64_t(2)}}),
        "gpt2(...): unknown argument 'kv_heads'"},
-      {"llama", {{"dim", int64_t(64)}, {"layers", int64_t(2)},
-                 {"heads", int64_t(4)}},
+      {"llama",
+       {{"dim", int64_t(64)}, {"layers", int64_t(2)}, {"heads", int64_t(4)}},
        "llama(...): missing argument 'vocab' (an integer)"},
       {"llama", with({{"dim", 64.5}}),
        "argument 'dim' must be an integer, found a number with a fraction"},

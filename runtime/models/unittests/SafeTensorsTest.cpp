@@ -18,7 +18,8 @@ std::string errorOf(llvm::Error err) {
   EXPECT_TRUE(bool(err)) << "expected an error";
   return toString(std::move(err));
 }
-template <class T> std::string errorOf(llvm::Expected<T> value) {
+template <class T>
+std::string errorOf(llvm::Expected<T> value) {
   if (value) {
     ADD_FAILURE() << "expected an error";
     return "";
@@ -160,9 +161,9 @@ TEST(SafeTensors, WriterRejectsBadNames) {
             std::string::npos);
   EXPECT_NE(errorOf(writeSafeTensors(os, {{"", t}})).find("empty name"),
             std::string::npos);
-  EXPECT_NE(errorOf(writeSafeTensors(os, {{"__metadata__", t}}))
-                .find("reserved"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(writeSafeTensors(os, {{"__metadata__", t}})).find("reserved"),
+      std::string::npos);
   EXPECT_NE(errorOf(writeSafeTensors(os, {{"y", Tensor()}}))
                 .find("tensor 'y': it has no data"),
             std::string::npos);
@@ -172,7 +173,8 @@ TEST(SafeTensors, WriterRejectsBadNames) {
   // A failed atomic write leaves no file behind.
   TempDir dir;
   std::string path = dir.file("x.safetensors");
-  EXPECT_TRUE(bool(errorOf(writeSafeTensors(path, {{"x", t}, {"x", t}})).size()));
+  EXPECT_TRUE(
+      bool(errorOf(writeSafeTensors(path, {{"x", t}, {"x", t}})).size()));
   EXPECT_TRUE(listDir(dir.path).empty());
 }
 
@@ -197,9 +199,11 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
        {"more than the 100000000-byte limit"}},
       {"not JSON", makeSafeTensors("{not json"), {"is not valid JSON"}},
       {"not UTF-8", makeSafeTensors("{\"a\xff\":1}"), {"is not valid JSON"}},
-      {"not an object", makeSafeTensors("[1, 2]"),
+      {"not an object",
+       makeSafeTensors("[1, 2]"),
        {"must be a JSON object, found an array"}},
-      {"entry not an object", makeSafeTensors(R"({"w": 5})"),
+      {"entry not an object",
+       makeSafeTensors(R"({"w": 5})"),
        {"tensor 'w'", "must be an object", "found a number"}},
       {"missing dtype",
        makeSafeTensors(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", f4),
@@ -220,8 +224,8 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
            "x"),
        {"tensor 'w'", "unknown dtype 'F8_E4M3'", "expected one of F32"}},
       {"shape not an array",
-       makeSafeTensors(R"({"w":{"dtype":"F32","shape":4,"data_offsets":[0,4]}})",
-                       f4),
+       makeSafeTensors(
+           R"({"w":{"dtype":"F32","shape":4,"data_offsets":[0,4]}})", f4),
        {"tensor 'w'", "'shape' must be an array", "found a number"}},
       {"negative dim",
        makeSafeTensors(
@@ -245,8 +249,8 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
                        f4),
        {"tensor 'w'", "more than 2^64", "span 4 bytes"}},
       {"offsets wrong arity",
-       makeSafeTensors(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}})",
-                       f4),
+       makeSafeTensors(
+           R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", f4),
        {"tensor 'w'", "[begin, end]", "an array of 1 elements"}},
       {"negative offset",
        makeSafeTensors(
@@ -266,18 +270,21 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
            R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f4),
        {"tensor 'w'", "past the end of the data section (4 bytes)"}},
       {"overlap",
-       makeSafeTensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                       std::string(12, '\0')),
+       makeSafeTensors(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           std::string(12, '\0')),
        {"tensor 'b'", "overlaps tensor 'a'"}},
       {"hole",
-       makeSafeTensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                       R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-                       std::string(12, '\0')),
+       makeSafeTensors(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+           std::string(12, '\0')),
        {"bytes 4..8", "belong to no tensor", "before tensor 'b'"}},
       {"trailing bytes",
-       makeSafeTensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                       std::string(8, '\0')),
+       makeSafeTensors(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+           std::string(8, '\0')),
        {"the last 4 bytes", "belong to no tensor"}},
       {"metadata not a map",
        makeSafeTensors(R"({"__metadata__":[1]})"),
@@ -286,16 +293,17 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
        makeSafeTensors(R"({"__metadata__":{"format":1}})"),
        {"'__metadata__' entry 'format'", "must be a string, found a number"}},
       {"repeated tensor name",
-       makeSafeTensors(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                       R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                       f4),
+       makeSafeTensors(
+           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+           R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+           f4),
        {"lists 'a' more than once"}},
   };
   TempDir dir;
   int index = 0;
   for (const BadCase &c : cases) {
-    std::string path = dir.file("bad" + std::to_string(index++) +
-                                ".safetensors");
+    std::string path =
+        dir.file("bad" + std::to_string(index++) + ".safetensors");
     writeBytes(path, c.bytes);
     std::string message = errorOf(SafeTensorsFile::open(path));
     EXPECT_NE(message.find("'" + path + "'"), std::string::npos)
@@ -307,8 +315,8 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
                 (std::islower(message[0]) || message[0] == '\''))
         << message;
     // The in-memory entry point gives the same verdict.
-    std::string memoryMessage = errorOf(
-        SafeTensorsFile::parse(llvm::MemoryBufferRef(c.bytes, path)));
+    std::string memoryMessage =
+        errorOf(SafeTensorsFile::parse(llvm::MemoryBufferRef(c.bytes, path)));
     if (c.bytes.empty())
       continue; // mapping refuses empty files before parsing
     EXPECT_EQ(memoryMessage, message) << c.what;
@@ -362,8 +370,9 @@ TEST(SafeTensors, ShardIndexTextMatchesPythonJsonDumps) {
                          "    \"b\": \"x\"\n"
                          "  }\n"
                          "}\n";
-  EXPECT_EQ(formatShardIndex(10, {{"b", "x"}, {"a\"\xc3\xa9\xf0\x9f\x98\x80", "y"}}),
-            expected);
+  EXPECT_EQ(
+      formatShardIndex(10, {{"b", "x"}, {"a\"\xc3\xa9\xf0\x9f\x98\x80", "y"}}),
+      expected);
   EXPECT_EQ(formatShardIndex(0, {}),
             "{\n  \"metadata\": {\n    \"total_size\": 0\n  },\n"
             "  \"weight_map\": {}\n}\n");
@@ -392,10 +401,10 @@ TEST(SafeTensors, WriteFolderShardsAndReadsBack) {
   ASSERT_FALSE(bool(writeSafeTensorsFolder(single.path, tensors)));
   EXPECT_EQ(listDir(single.path),
             std::vector<std::string>{"model.safetensors"});
-  EXPECT_NE(errorOf(writeSafeTensorsFolder(
-                        single.path, {tensors[0], tensors[0]}, 10))
-                .find("two tensors named 'w0'"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf(writeSafeTensorsFolder(single.path, {tensors[0], tensors[0]}, 10))
+          .find("two tensors named 'w0'"),
+      std::string::npos);
 }
 
 TEST(SafeTensors, RejectsBrokenShardIndexes) {
@@ -418,7 +427,8 @@ TEST(SafeTensors, RejectsBrokenShardIndexes) {
        {"has no 'weight_map'"}},
       {"weight_map not an object",
        [](const std::string &d) {
-         writeBytes(d + "/model.safetensors.index.json", R"({"weight_map":[]})");
+         writeBytes(d + "/model.safetensors.index.json",
+                    R"({"weight_map":[]})");
        },
        {"'weight_map'", "must be an object", "found an array"}},
       {"shard missing",

@@ -109,8 +109,8 @@ struct RawTensor {
       return f;
     }
     int exp = (h >> 10) & 31, mant = h & 1023;
-    double v = exp == 0 ? std::ldexp(mant, -24)
-                        : std::ldexp(1024 + mant, exp - 25);
+    double v =
+        exp == 0 ? std::ldexp(mant, -24) : std::ldexp(1024 + mant, exp - 25);
     return (h >> 15) ? -v : v;
   }
   size_t numel() const {
@@ -122,8 +122,8 @@ struct RawTensor {
 };
 
 /// Reads a safetensors file without FTLModels.
-inline std::map<std::string, RawTensor> readRawSafeTensors(
-    const std::string &path) {
+inline std::map<std::string, RawTensor>
+readRawSafeTensors(const std::string &path) {
   std::map<std::string, RawTensor> out;
   std::string bytes = readBytes(path);
   uint64_t n = 0;
@@ -143,7 +143,8 @@ inline std::map<std::string, RawTensor> readRawSafeTensors(
     for (const llvm::json::Value &d : *entry.getArray("shape"))
       t.shape.push_back(*d.getAsInteger());
     const llvm::json::Array &offsets = *entry.getArray("data_offsets");
-    int64_t begin = *offsets[0].getAsInteger(), end = *offsets[1].getAsInteger();
+    int64_t begin = *offsets[0].getAsInteger(),
+            end = *offsets[1].getAsInteger();
     t.bytes = bytes.substr(8 + n + begin, end - begin);
     out[kv.first.str()] = std::move(t);
   }

@@ -38,13 +38,13 @@ struct ModelConfig {
   /// Hugging Face model_type: "llama", "mistral", "qwen2" or "gpt2".
   std::string hfModelType = "llama";
   int64_t vocab = 0;
-  int64_t dim = 0;    ///< hidden size
+  int64_t dim = 0; ///< hidden size
   int64_t layers = 0;
   int64_t heads = 0;
-  int64_t kvHeads = 0; ///< == heads without grouped-query attention
-  int64_t headDim = 0; ///< usually dim / heads
-  int64_t ffn = 0;     ///< MLP inner size
-  int64_t ctx = 0;     ///< max positions
+  int64_t kvHeads = 0;        ///< == heads without grouped-query attention
+  int64_t headDim = 0;        ///< usually dim / heads
+  int64_t ffn = 0;            ///< MLP inner size
+  int64_t ctx = 0;            ///< max positions
   double ropeTheta = 10000.0; ///< Llama family only
   double normEps = 1e-6;      ///< RMSNorm / LayerNorm epsilon
   double initStd = 0.02;      ///< initializer_range
@@ -55,8 +55,8 @@ struct ModelConfig {
   /// "silu" for the Llama family; "gelu_new" or "gelu_pytorch_tanh" (both
   /// the tanh approximation of GELU) for GPT-2.
   std::string activation = "silu";
-  int64_t bosId = -1; ///< -1 when unset
-  int64_t eosId = -1; ///< the first eos id; -1 when unset
+  int64_t bosId = -1;               ///< -1 when unset
+  int64_t eosId = -1;               ///< the first eos id; -1 when unset
   std::vector<int64_t> extraEosIds; ///< further ids of an eos_token_id list
   int64_t padId = -1;               ///< -1 when unset
   /// torch_dtype as found in config.json ("float32", "bfloat16", ...).

@@ -55,12 +55,10 @@ exportHFTensors(const ModelConfig &config, const ModelWeights &weights,
 /// temporary sibling of `dir`, then moves it to `dir`, replacing an existing
 /// folder only once the new one is complete. `addFiles`, if given, may write
 /// more files (a tokenizer, say) into the temporary folder before the move.
-llvm::Error
-saveHFModelFolder(llvm::StringRef dir, const ModelConfig &config,
-                  const ModelWeights &weights, DType storeAs = DType::F32,
-                  size_t maxShardBytes = 0,
-                  llvm::function_ref<llvm::Error(llvm::StringRef tmpDir)>
-                      addFiles = nullptr);
+llvm::Error saveHFModelFolder(
+    llvm::StringRef dir, const ModelConfig &config, const ModelWeights &weights,
+    DType storeAs = DType::F32, size_t maxShardBytes = 0,
+    llvm::function_ref<llvm::Error(llvm::StringRef tmpDir)> addFiles = nullptr);
 
 } // namespace ftl::rt
 

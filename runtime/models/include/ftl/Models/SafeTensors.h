@@ -50,8 +50,7 @@ public:
   static llvm::Expected<SafeTensorsFile> open(llvm::StringRef path);
   /// Validates bytes already in memory (they are copied); the buffer's
   /// identifier stands in for the file name in messages.
-  static llvm::Expected<SafeTensorsFile>
-  parse(llvm::MemoryBufferRef buffer);
+  static llvm::Expected<SafeTensorsFile> parse(llvm::MemoryBufferRef buffer);
 
   /// The file name used in messages.
   llvm::StringRef path() const { return filePath; }
@@ -102,8 +101,8 @@ loadSafeTensorsFolder(llvm::StringRef dir);
 /// `maxShardBytes` (a tensor larger than that gets a shard of its own).
 /// Returns, per shard, the indices of its tensors. `maxShardBytes == 0`
 /// means one shard.
-std::vector<std::vector<size_t>>
-planShards(llvm::ArrayRef<NamedTensor> tensors, size_t maxShardBytes);
+std::vector<std::vector<size_t>> planShards(llvm::ArrayRef<NamedTensor> tensors,
+                                            size_t maxShardBytes);
 
 /// The "model.safetensors.index.json" text transformers writes
 /// (json.dumps(index, indent=2, sort_keys=True) + "\n").
