@@ -20,7 +20,7 @@
 
 namespace ftl::kernels::detail {
 
-enum class WorkspaceSlot { GemmA, GemmB, Attention, Count };
+enum class WorkspaceSlot { GemmA, GemmB, Attention, CrossEntropy, Count };
 
 /// At least `floats` floats of scratch for `slot` on this thread.
 float *workspace(WorkspaceSlot slot, int64_t floats);
