@@ -286,6 +286,8 @@ private:
   /// which do not change after loading.
   std::vector<StringRef> idToTok;
   std::vector<bool> hasToken, special;
+  /// With a lone ByteLevel decoder: the bytes each id decodes to.
+  std::vector<std::string> byteLevelBytes;
   std::optional<int32_t> bos, eos, pad;
   std::string fingerprintHex;
 };
@@ -352,6 +354,19 @@ std::vector<int32_t> HFTokenizer::encode(StringRef text,
 
 std::string HFTokenizer::decode(llvm::ArrayRef<int32_t> ids,
                                 bool skipSpecial) const {
+  if (!byteLevelBytes.empty()) {
+    // A lone ByteLevel decoder: concatenate each token's bytes, then repair
+    // invalid UTF-8 as String::from_utf8_lossy does.
+    std::string bytes, out;
+    for (int32_t id : ids) {
+      if (id < 0 || size_t(id) >= idToTok.size() || !hasToken[id] ||
+          (skipSpecial && special[id]))
+        continue;
+      bytes += byteLevelBytes[id];
+    }
+    unicode::appendLossyUtf8(bytes, out);
+    return out;
+  }
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
@@ -1130,6 +1145,17 @@ Expected<std::unique_ptr<Tokenizer>> Loader::load(StringRef text,
   for (size_t id = 0; id < tok->idToTok.size(); ++id)
     tok->special[id] =
         tok->hasToken[id] && specialContent.count(tok->idToTok[id]);
+
+  // Decoding a lone ByteLevel decoder is a table lookup per id.
+  if (const json::Object *d = root->getObject("decoder");
+      d && d->getString("type") == "ByteLevel") {
+    tok->byteLevelBytes.resize(tok->idToTok.size());
+    for (size_t id = 0; id < tok->idToTok.size(); ++id) {
+      StringRef t = tok->idToTok[id];
+      if (!unmapByteLevel(t, tok->byteLevelBytes[id]))
+        tok->byteLevelBytes[id] = t.str(); // not byte-level: raw text
+    }
+  }
 
   // Matchers for the added tokens.
   for (size_t i = 0; i < tok->added.size(); ++i) {

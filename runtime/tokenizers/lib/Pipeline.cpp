@@ -706,7 +706,7 @@ struct IsRep {
 class MetaspacePreTokenizer final : public PreTokenizer {
 public:
   MetaspacePreTokenizer(uint32_t replacement, PrependScheme scheme, bool split)
-      : replacement(replacement), scheme(scheme), split(split),
+      : scheme(scheme), split(split),
         splitter(IsRep{replacement}, SplitBehavior::MergedWithNext) {
     appendUtf8(replacement, rep);
   }
@@ -731,7 +731,6 @@ public:
   }
 
 private:
-  uint32_t replacement;
   PrependScheme scheme;
   bool split;
   CharSplit<IsRep> splitter;

@@ -216,10 +216,15 @@ void normalizeSlow(llvm::StringRef in, bool compat, bool compose,
     size_t j = i;
     while (j < cps.size() && combiningClass(cps[j]) != 0)
       ++j;
-    std::stable_sort(cps.begin() + i, cps.begin() + j,
-                     [](uint32_t a, uint32_t b) {
-                       return combiningClass(a) < combiningClass(b);
-                     });
+    // Stable insertion sort: runs of marks are short.
+    for (size_t k = i + 1; k < j; ++k) {
+      uint32_t c = cps[k];
+      uint8_t cc = combiningClass(c);
+      size_t m = k;
+      for (; m > i && combiningClass(cps[m - 1]) > cc; --m)
+        cps[m] = cps[m - 1];
+      cps[m] = c;
+    }
     i = j;
   }
   if (compose && !cps.empty()) {
