@@ -89,6 +89,13 @@ DiagnosticEngine::report(SMRange range, diag::Kind kind,
 }
 
 void DiagnosticEngine::emit(Diagnostic diag) {
+  // The same problem found twice (e.g. in a function body checked for two
+  // calls) is reported once.
+  std::string key = std::to_string(diag.kind) + ":" +
+                    std::to_string(uintptr_t(diag.range.Start.getPointer())) +
+                    ":" + diag.message;
+  if (!reported.insert(key).second)
+    return;
   if (diag.severity == Severity::Warning) {
     if (ignoreWarnings)
       return;
@@ -221,8 +228,30 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
         pos = line.find("expected-", pos + 1);
         continue;
       }
+      text = text.ltrim();
       int offset = 0;
-      if (text.consume_front("@")) {
+      std::string fileSuffix;
+      unsigned absoluteLine = 0;
+      if (text.starts_with("@") && text.size() > 1 && text[1] != '+' &&
+          text[1] != '-' && !llvm::isDigit(text[1])) {
+        // @path/to/file.ftl:LINE
+        size_t colon = text.find(':');
+        size_t space = text.find_first_of(" {");
+        if (colon == StringRef::npos || colon > space) {
+          failed = true;
+          os << sourceMgr.getMemoryBuffer(bufferId)->getBufferIdentifier()
+             << ":" << lineNo << ": error: expected '@file:line'\n";
+          break;
+        }
+        fileSuffix = text.slice(1, colon).str();
+        text = text.drop_front(colon + 1);
+        if (text.consumeInteger(10, absoluteLine)) {
+          failed = true;
+          os << sourceMgr.getMemoryBuffer(bufferId)->getBufferIdentifier()
+             << ":" << lineNo << ": error: expected a line number\n";
+          break;
+        }
+      } else if (text.consume_front("@")) {
         bool negative = text.consume_front("-");
         if (!negative)
           text.consume_front("+");
@@ -247,7 +276,8 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
       Expected expected;
       expected.severity = severity;
       expected.buffer = bufferId;
-      expected.line = lineNo + offset;
+      expected.line = fileSuffix.empty() ? lineNo + offset : absoluteLine;
+      expected.fileSuffix = fileSuffix;
       expected.text = text.slice(open + 2, close).str();
       expected.loc = SMLoc::getFromPointer(line.data() + pos);
       expectations.push_back(std::move(expected));
@@ -262,9 +292,14 @@ bool DiagnosticVerifier::match(Severity severity, SMLoc loc,
   if (buffer)
     collectExpectations(buffer);
   unsigned line = buffer ? sourceMgr.FindLineNumber(loc, buffer) : 0;
+  StringRef bufferName =
+      buffer ? sourceMgr.getMemoryBuffer(buffer)->getBufferIdentifier() : "";
   for (Expected &expected : expectations) {
     if (expected.matched || expected.severity != severity ||
-        expected.buffer != buffer || expected.line != line)
+        expected.line != line)
+      continue;
+    if (expected.fileSuffix.empty() ? expected.buffer != buffer
+                                    : !bufferName.ends_with(expected.fileSuffix))
       continue;
     if (!message.contains(expected.text))
       continue;
@@ -320,7 +355,7 @@ std::string ftl::lang::suggestName(StringRef name,
                                    llvm::ArrayRef<std::string> candidates) {
   std::string best;
   unsigned bestDistance = ~0u;
-  unsigned limit = std::max<unsigned>(1, name.size() / 3);
+  unsigned limit = std::max<unsigned>(1, (name.size() + 2) / 3);
   for (const std::string &candidate : candidates) {
     if (candidate == name)
       continue;

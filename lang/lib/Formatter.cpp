@@ -538,17 +538,16 @@ private:
     case Stmt::Kind::Import: {
       const auto *i = llvm::cast<ImportStmt>(stmt);
       std::string text = "import ";
-      if (i->isFilePath()) {
+      if (i->isFilePath())
         text += std::string(i->getModuleRange().Start.getPointer(),
                             i->getModuleRange().End.getPointer());
-      } else {
+      else
         text += i->getModule().str();
-        if (!i->getNames().empty()) {
-          std::vector<std::string> names;
-          for (const auto &n : i->getNames())
-            names.push_back(n.name.str());
-          text += ".{" + llvm::join(names, ", ") + "}";
-        }
+      if (!i->getNames().empty()) {
+        std::vector<std::string> names;
+        for (const auto &n : i->getNames())
+          names.push_back(n.name.str());
+        text += ".{" + llvm::join(names, ", ") + "}";
       }
       units.push_back({text, end});
       return false;

@@ -300,6 +300,7 @@ Token Lexer::lexNumber(const char *start) {
 
 Token Lexer::lexString(const char *start) {
   const char *end = buffer.end();
+  bool badEscape = false;
   while (cur != end && *cur != '"' && *cur != '\n') {
     if (*cur == '\\') {
       ++cur;
@@ -307,6 +308,7 @@ Token Lexer::lexString(const char *start) {
         break;
       char e = *cur;
       if (!StringRef("nrt\\\"0u").contains(e)) {
+        badEscape = true;
         diags.report(llvm::SMRange(llvm::SMLoc::getFromPointer(cur - 1),
                                    llvm::SMLoc::getFromPointer(cur + 1)),
                      diag::InvalidEscape, {std::string(1, e)});
@@ -328,6 +330,7 @@ Token Lexer::lexString(const char *start) {
           diags.report(llvm::SMRange(llvm::SMLoc::getFromPointer(escStart),
                                      llvm::SMLoc::getFromPointer(cur)),
                        diag::InvalidEscape, {"u"});
+          badEscape = true;
           continue;
         }
       }
@@ -341,7 +344,9 @@ Token Lexer::lexString(const char *start) {
     return makeToken(TokenKind::error, start);
   }
   ++cur;
-  return makeToken(TokenKind::string, start);
+  // A string with a bad escape was reported; do not let it flow on as a
+  // (wrong) value.
+  return makeToken(badEscape ? TokenKind::error : TokenKind::string, start);
 }
 
 Token Lexer::lexRegex(const char *start) {

@@ -150,12 +150,20 @@ private:
     }
   }
 
+  /// Where to report that something is missing: at the found token, or
+  /// just after the previous one when the found token is on a later line.
+  SMRange missingRange() const {
+    if (pos > 0 && (cur().startsLine() || cur().is(TokenKind::eof)))
+      return SMRange(prev().getEndLoc(), prev().getEndLoc());
+    return cur().getRange();
+  }
+
   bool expect(TokenKind kind, StringRef what = {}) {
     if (consumeIf(kind))
       return true;
     // Errors from the lexer were already reported.
     if (!cur().is(TokenKind::error))
-      diags.report(cur().getRange(), diag::ExpectedToken,
+      diags.report(missingRange(), diag::ExpectedToken,
                    {what.empty() ? tokenKindName(kind).str() : what.str(),
                     describe(cur())});
     return false;
@@ -208,11 +216,20 @@ private:
     // are at the start of the next one.
     if (pos == stmtStartPos && !cur().is(TokenKind::eof))
       advance();
+    unsigned depth = 0;
     while (!cur().is(TokenKind::eof)) {
-      if (cur().is(TokenKind::r_brace))
-        return;
-      if (cur().startsLine() && (isStatementKeyword(cur().getKind()) ||
-                                 cur().is(TokenKind::identifier)))
+      if (cur().is(TokenKind::l_brace))
+        ++depth;
+      if (cur().is(TokenKind::r_brace)) {
+        if (depth == 0)
+          return;
+        --depth;
+        advance();
+        continue;
+      }
+      if (depth == 0 && cur().startsLine() &&
+          (isStatementKeyword(cur().getKind()) ||
+           cur().is(TokenKind::identifier)))
         return;
       advance();
     }
@@ -497,9 +514,16 @@ private:
       StringRef path = context.copy(decodeStringLiteral(cur().getSpelling()));
       SMRange range = cur().getRange();
       advance();
+      llvm::SmallVector<ImportStmt::Name, 4> names;
+      if (cur().is(TokenKind::dot) && peek().is(TokenKind::l_brace)) {
+        advance();
+        advance();
+        if (!parseImportNames(names))
+          return nullptr;
+      }
       return context.create<ImportStmt>(rangeFrom(start), path, range,
                                         /*isPath=*/true,
-                                        llvm::ArrayRef<ImportStmt::Name>());
+                                        context.copy(llvm::ArrayRef(names)));
     }
     StringRef first;
     SMRange firstRange;
@@ -510,13 +534,7 @@ private:
     llvm::SmallVector<ImportStmt::Name, 4> names;
     while (consumeIf(TokenKind::dot)) {
       if (consumeIf(TokenKind::l_brace)) {
-        do {
-          ImportStmt::Name n;
-          if (!parseName(n.name, n.range, "a name to import"))
-            return nullptr;
-          names.push_back(n);
-        } while (consumeIf(TokenKind::comma));
-        if (!expect(TokenKind::r_brace))
+        if (!parseImportNames(names))
           return nullptr;
         break;
       }
@@ -532,6 +550,16 @@ private:
                                       SMRange(moduleStart, moduleEnd),
                                       /*isPath=*/false,
                                       context.copy(llvm::ArrayRef(names)));
+  }
+
+  bool parseImportNames(llvm::SmallVectorImpl<ImportStmt::Name> &names) {
+    do {
+      ImportStmt::Name n;
+      if (!parseName(n.name, n.range, "a name to import"))
+        return false;
+      names.push_back(n);
+    } while (consumeIf(TokenKind::comma));
+    return expect(TokenKind::r_brace);
   }
 
   //===--------------------------------------------------------------------===//
@@ -1012,7 +1040,7 @@ private:
       advance();
       return nullptr;
     default:
-      diags.report(range, diag::ExpectedExpression, {describe(tok)});
+      diags.report(missingRange(), diag::ExpectedExpression, {describe(tok)});
       return nullptr;
     }
   }

@@ -55,6 +55,37 @@ SemaImpl::SemaImpl(ASTContext &context, TypeContext &types,
 // Modules
 //===----------------------------------------------------------------------===//
 
+/// The keyword a statement starts with, for messages.
+static StringRef stmtKeyword(const Stmt *stmt) {
+  switch (stmt->getKind()) {
+  case Stmt::Kind::Seed:
+    return "seed";
+  case Stmt::Kind::Binding:
+    return spelling(llvm::cast<BindingStmt>(stmt)->getBindingKind());
+  case Stmt::Kind::Adapter:
+    return "adapter";
+  case Stmt::Kind::Freeze:
+    return "freeze";
+  case Stmt::Kind::Train:
+    return "train";
+  case Stmt::Kind::Loop:
+    return "loop";
+  case Stmt::Kind::Log:
+    return "log";
+  case Stmt::Kind::Save:
+    return "save";
+  case Stmt::Kind::Def:
+    return "def";
+  case Stmt::Kind::Import:
+    return "import";
+  case Stmt::Kind::Append:
+    return "+=";
+  case Stmt::Kind::ExprStmt:
+    return "a call";
+  }
+  return "statement";
+}
+
 void SemaImpl::checkMainModule(unsigned bufferId) {
   program.main = parseModule(bufferId, context, diags);
   llvm::SmallString<256> absolute(program.main.path);
@@ -68,13 +99,14 @@ void SemaImpl::checkMainModule(unsigned bufferId) {
 }
 
 const SemaImpl::FunctionTable *SemaImpl::loadModule(StringRef path,
+                                                     StringRef displayName,
                                                      SMRange importRange) {
   llvm::SmallString<256> absolute(path);
   llvm::sys::fs::make_absolute(absolute);
   llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
   std::string key = absolute.str().str();
   if (llvm::is_contained(moduleStack, key)) {
-    diags.report(importRange, diag::ImportCycle, {path.str()});
+    diags.report(importRange, diag::ImportCycle, {displayName.str()});
     return nullptr;
   }
   auto it = loadedModules.find(key);
@@ -124,8 +156,8 @@ void SemaImpl::checkModule(const Module &module, bool isMain,
   for (const Stmt *stmt : module.stmts) {
     if (!isMain && !llvm::isa<DefStmt>(stmt) && !llvm::isa<ImportStmt>(stmt)) {
       diags.report(stmt->getRange(), diag::StatementNotAllowed,
-                   {"this statement", "an imported module (only 'def' and "
-                                      "'import')"});
+                   {stmtKeyword(stmt).str(),
+                    "an imported module (only 'def' and 'import')"});
       continue;
     }
     checkStmt(stmt);
@@ -464,7 +496,8 @@ void SemaImpl::checkImport(const ImportStmt *stmt) {
     return;
   }
   FunctionTable *importer = currentTable;
-  const FunctionTable *module = loadModule(found, stmt->getModuleRange());
+  const FunctionTable *module =
+      loadModule(found, stmt->getModule(), stmt->getModuleRange());
   currentTable = importer;
   if (!module)
     return;

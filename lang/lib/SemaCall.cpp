@@ -77,14 +77,12 @@ static std::string describeRequirement(
     const std::vector<std::vector<std::string>> &alternatives) {
   std::vector<std::string> parts;
   for (const auto &alt : alternatives) {
-    std::string text;
+    std::string text = alt.size() == 1 ? "field " : "fields ";
     for (size_t i = 0; i < alt.size(); ++i)
       text += (i == 0 ? "" : i + 1 == alt.size() ? " and " : ", ") + alt[i];
     parts.push_back(text);
   }
-  return (alternatives.size() == 1 && alternatives[0].size() == 1 ? "field "
-                                                                  : "fields ") +
-         llvm::join(parts, ", or ");
+  return llvm::join(parts, ", or ");
 }
 
 static std::string describeSpec(StringRef spec) {
@@ -479,8 +477,9 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
     boundRanges[index] = arg.nameRange;
   }
 
-  // Required parameters.
-  for (size_t i = 0; i < params.size(); ++i) {
+  // Required parameters (unless a misspelt keyword probably meant one).
+  bool misspelt = !ok;
+  for (size_t i = 0; i < params.size() && !misspelt; ++i) {
     const BuiltinParam &p = params[i];
     if (!p.isRequired())
       continue;
@@ -808,7 +807,6 @@ const Type *SemaImpl::computeResult(
   }
   if (rule == "@jsonl") {
     DataSchema schema = ctx.record ? *ctx.record : DataSchema();
-    schema.origin.clear();
     for (const auto &[arg, type] : extraKeywords)
       if (!schema.hasField(arg.name))
         schema.fields.push_back(arg.name.str());

@@ -25,14 +25,20 @@ bool ftl::lang::peekJsonlFields(StringRef path,
                                 std::vector<std::string> &fields,
                                 std::string &error) {
   // Read at most the first 4 MiB: enough for any sane first record.
-  auto buffer = llvm::MemoryBuffer::getFileSlice(path, 4 << 20, 0);
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, size)) {
+    error = ec.message();
+    return false;
+  }
+  uint64_t sliceSize = std::min<uint64_t>(size, 4 << 20);
+  if (sliceSize == 0) {
+    error = "the file has no records";
+    return false;
+  }
+  auto buffer = llvm::MemoryBuffer::getFileSlice(path, sliceSize, 0);
   if (!buffer) {
-    // getFileSlice fails on files shorter than the slice on some systems.
-    buffer = llvm::MemoryBuffer::getFile(path);
-    if (!buffer) {
-      error = buffer.getError().message();
-      return false;
-    }
+    error = buffer.getError().message();
+    return false;
   }
   StringRef text = (*buffer)->getBuffer();
   unsigned lineNo = 0;

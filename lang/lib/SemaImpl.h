@@ -72,6 +72,7 @@ private:
     llvm::StringMap<Symbol> functions;
   };
   const FunctionTable *loadModule(llvm::StringRef path,
+                                  llvm::StringRef displayName,
                                   llvm::SMRange importRange);
   void checkModule(const Module &module, bool isMain, FunctionTable &table);
   void pushScope() { scopes.emplace_back(); }

@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,7 @@ private:
   unsigned numWarnings = 0;
   bool warningsAsErrors = false;
   bool ignoreWarnings = false;
+  std::set<std::string> reported;
 };
 
 /// Prints `diag` (and its notes) like a compiler: file:line:col, the source
@@ -164,6 +166,8 @@ private:
     unsigned buffer;
     unsigned line;
     std::string text;
+    /// For `@path:line`: the diagnostic's file must end with this.
+    std::string fileSuffix;
     llvm::SMLoc loc;
     bool matched = false;
   };

@@ -1,0 +1,2 @@
+import "cycle_b.ftl"
+def a() { log 1 }

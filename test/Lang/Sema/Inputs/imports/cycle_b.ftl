@@ -1,0 +1,2 @@
+import "cycle_a.ftl"
+def b() { log 2 }
