@@ -181,15 +181,20 @@ void BpeModel::mergeWord(StringRef word, std::vector<int32_t> &out) const {
 void BpeModel::tokenize(StringRef word, std::vector<int32_t> &out) const {
   if (word.empty())
     return;
-  if (options.ignoreMerges) {
-    auto it = vocab.find(word);
-    if (it != vocab.end()) {
-      out.push_back(it->second);
-      return;
+  // With ignore_merges a word in the vocabulary is one token. The cache
+  // holds the result either way, so it is consulted first.
+  auto compute = [&] {
+    if (options.ignoreMerges) {
+      auto it = vocab.find(word);
+      if (it != vocab.end()) {
+        out.push_back(it->second);
+        return;
+      }
     }
-  }
-  if (word.size() > kMaxCachedWord) {
     mergeWord(word, out);
+  };
+  if (word.size() > kMaxCachedWord) {
+    compute();
     return;
   }
   CacheShard &shard = cache[llvm::xxh3_64bits(word) % kShards];
@@ -203,7 +208,7 @@ void BpeModel::tokenize(StringRef word, std::vector<int32_t> &out) const {
     }
   }
   size_t mark = out.size();
-  mergeWord(word, out);
+  compute();
   std::lock_guard<std::mutex> lock(shard.mu);
   if (shard.index.size() >= kShardCapacity) {
     shard.index.clear();

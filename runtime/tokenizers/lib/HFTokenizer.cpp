@@ -84,7 +84,7 @@ struct AddedToken {
 /// One piece of text after splitting off added tokens: [begin, end) and the
 /// index of the added token it is, or -1 for plain text.
 struct TextSplit {
-  uint32_t begin, end;
+  size_t begin, end;
   int32_t token;
 };
 
@@ -138,7 +138,7 @@ public:
         ++i;
         continue;
       }
-      out.push_back({uint32_t(i), uint32_t(bestEnd), best});
+      out.push_back({i, bestEnd, best});
       i = bestEnd;
     }
   }
@@ -214,12 +214,12 @@ void splitOnAddedTokens(StringRef s, const TokenTrie &trie,
       }
     }
     if (startOffset < start)
-      out.push_back({uint32_t(startOffset), uint32_t(start), -1});
-    out.push_back({uint32_t(start), uint32_t(stop), m.token});
+      out.push_back({startOffset, start, -1});
+    out.push_back({start, stop, m.token});
     startOffset = stop;
   }
   if (startOffset < s.size())
-    out.push_back({uint32_t(startOffset), uint32_t(s.size()), -1});
+    out.push_back({startOffset, s.size(), -1});
 }
 
 //===----------------------------------------------------------------------===//
@@ -302,7 +302,7 @@ void HFTokenizer::encodeText(StringRef text, bool atStart, Scratch &sc,
   }
   sc.buf.assign(text.begin(), text.end());
   sc.pieces.clear();
-  sc.pieces.push_back({0, uint32_t(text.size()), atStart});
+  sc.pieces.push_back({0, text.size(), atStart});
   preTokenizer->apply(sc.buf, sc.pieces, sc.tmp);
   for (const Piece &p : sc.pieces)
     model->tokenize(StringRef(sc.buf.data() + p.begin, p.end - p.begin), out);
@@ -316,7 +316,7 @@ std::vector<int32_t> HFTokenizer::encode(StringRef text,
   Scratch &sc = threadScratch();
   sc.splits.clear();
   if (rawTrie.empty())
-    sc.splits.push_back({0, uint32_t(text.size()), -1});
+    sc.splits.push_back({0, text.size(), -1});
   else
     splitOnAddedTokens(text, rawTrie, added, sc.splits);
   for (const TextSplit &split : sc.splits) {
@@ -426,6 +426,7 @@ private:
   bool sentencePiece = false; // uses U+2581 or byte fallback
   llvm::StringMap<int32_t> fileVocab;
   int32_t modelVocabCount = 0;
+  std::vector<std::array<int32_t, 3>> mergeIds; // for the fingerprint
 };
 
 Expected<bool> Loader::getBool(const json::Object &o, StringRef key, bool dflt,
@@ -892,29 +893,33 @@ Error Loader::parseModel(const json::Object &model, HFTokenizer &tok) {
   }
 
   // Vocabulary, checking ids.
-  std::vector<const std::string *> byId;
-  std::vector<std::string> keys;
-  keys.reserve(vocab->size());
-  for (const auto &kv : *vocab)
-    keys.push_back(kv.first.str());
-  std::sort(keys.begin(), keys.end()); // deterministic messages
+  // Keys point into the parsed JSON, which outlives loading.
+  std::vector<StringRef> byId;
+  std::vector<bool> seen;
   int32_t maxId = -1;
-  for (const std::string &key : keys) {
-    auto id = checkId(*vocab->get(key), key, "token");
+  for (const auto &kv : *vocab) {
+    StringRef key = kv.first;
+    auto id = checkId(kv.second, key, "token");
     if (!id)
       return id.takeError();
-    if (size_t(*id) >= byId.size())
-      byId.resize(size_t(*id) + 1, nullptr);
-    if (byId[*id])
+    if (size_t(*id) >= byId.size()) {
+      byId.resize(size_t(*id) + 1);
+      seen.resize(size_t(*id) + 1, false);
+    }
+    if (seen[*id]) {
+      // Name the two tokens in a fixed order.
+      StringRef a = std::min(byId[*id], key), b = std::max(byId[*id], key);
       return fail(llvm::formatv("tokens '{0}' and '{1}' {2} both have id "
                                 "{3}; expected each id once",
-                                *byId[*id], key, in(), *id)
+                                a, b, in(), *id)
                       .str());
-    byId[*id] = &key;
+    }
+    byId[*id] = key;
+    seen[*id] = true;
     maxId = std::max(maxId, *id);
     fileVocab[key] = *id;
   }
-  modelVocabCount = int32_t(keys.size());
+  modelVocabCount = int32_t(fileVocab.size());
 
   // Merges: "a b" strings or [a, b] pairs.
   const json::Array *mergeList = model.getArray("merges");
@@ -962,6 +967,7 @@ Error Loader::parseModel(const json::Object &model, HFTokenizer &tok) {
     }
     merges.push_back(ids);
   }
+  mergeIds = merges;
 
   BpeOptions opts;
   opts.byteLevel = byteLevel;
@@ -1230,23 +1236,33 @@ Expected<std::unique_ptr<Tokenizer>> Loader::load(StringRef text,
       tok->pad = firstOf({"<pad>", "<|pad|>", "[PAD]"});
   }
 
-  // Fingerprint: the canonical JSON (llvm::json sorts object keys) of every
-  // part that affects encode().
-  llvm::SHA256 hash;
-  hash.update("ftl-hf-tokenizer-v1");
-  for (StringRef key : {"normalizer", "pre_tokenizer", "model", "added_tokens",
-                        "post_processor"}) {
-    std::string s;
-    llvm::raw_string_ostream os(s);
-    if (const json::Value *v = root->get(key))
-      os << *v;
-    else
-      os << "null";
-    os.flush();
-    hash.update(key);
-    hash.update(s);
+  // Fingerprint: every part that affects encode(). The small parts as
+  // canonical JSON (llvm::json sorts object keys), the vocabulary by id and
+  // the merges by rank as they were resolved.
+  std::string data = "ftl-hf-tokenizer-v2";
+  {
+    llvm::raw_string_ostream os(data);
+    for (StringRef key :
+         {"normalizer", "pre_tokenizer", "added_tokens", "post_processor"}) {
+      os << '\0' << key << '=';
+      if (const json::Value *v = root->get(key))
+        os << *v;
+    }
+    json::Object options;
+    for (const auto &kv : *modelValue->getAsObject())
+      if (kv.first != "vocab" && kv.first != "merges")
+        options[kv.first] = kv.second;
+    os << "\0model=" << json::Value(std::move(options)) << "\0vocab=";
   }
-  auto digest = hash.final();
+  for (size_t id = 0; id < tok->idToTok.size(); ++id) {
+    data += tok->hasToken[id] ? tok->idToTok[id] : StringRef("\x01");
+    data.push_back('\0');
+  }
+  data += "merges=";
+  for (const auto &m : mergeIds)
+    data.append(reinterpret_cast<const char *>(m.data()), sizeof(m));
+  std::array<uint8_t, 32> digest =
+      llvm::SHA256::hash(llvm::arrayRefFromStringRef(data));
   tok->fingerprintHex = llvm::toHex(digest, /*LowerCase=*/true);
   return std::unique_ptr<Tokenizer>(std::move(tok));
 }

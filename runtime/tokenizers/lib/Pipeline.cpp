@@ -424,7 +424,7 @@ namespace {
 
 /// A segment of a piece: [begin, end), and whether the pattern matched it.
 struct Seg {
-  uint32_t begin, end;
+  size_t begin, end;
   bool match;
 };
 
@@ -489,8 +489,8 @@ void emitSplit(llvm::SmallVectorImpl<Seg> &segs, SplitBehavior behavior,
 }
 
 /// Adds the gap before a match and the match itself to `segs`.
-inline void addMatch(llvm::SmallVectorImpl<Seg> &segs, uint32_t &prev,
-                     uint32_t begin, uint32_t end) {
+inline void addMatch(llvm::SmallVectorImpl<Seg> &segs, size_t &prev,
+                     size_t begin, size_t end) {
   if (prev != begin)
     segs.push_back({prev, begin, false});
   segs.push_back({begin, end, true});
@@ -518,7 +518,7 @@ public:
 protected:
   /// Fills `segs` with the segments of `text` (offsets plus `base`), as the
   /// Pattern::find_matches of `tokenizers` does.
-  virtual void findMatches(StringRef text, uint32_t base,
+  virtual void findMatches(StringRef text, size_t base,
                            llvm::SmallVectorImpl<Seg> &segs) const = 0;
 
 private:
@@ -541,8 +541,7 @@ public:
       StringRef text(buf.data() + p.begin, p.end - p.begin);
       for (size_t i = 0; i < text.size();) {
         size_t end = scanMatch(kind, text, i);
-        tmp.push_back({uint32_t(p.begin + i), uint32_t(p.begin + end),
-                       p.atStart && i == 0});
+        tmp.push_back({p.begin + i, p.begin + end, p.atStart && i == 0});
         i = end;
       }
     }
@@ -550,16 +549,16 @@ public:
   }
 
 protected:
-  void findMatches(StringRef text, uint32_t base,
+  void findMatches(StringRef text, size_t base,
                    llvm::SmallVectorImpl<Seg> &segs) const override {
-    uint32_t prev = base;
+    size_t prev = base;
     for (size_t i = 0; i < text.size();) {
       size_t end = scanMatch(kind, text, i);
       addMatch(segs, prev, base + i, base + end);
       i = end;
     }
     if (prev != base + text.size())
-      segs.push_back({prev, uint32_t(base + text.size()), false});
+      segs.push_back({prev, base + text.size(), false});
   }
 
 private:
@@ -573,9 +572,9 @@ public:
       : SplitBase(behavior, invert), pattern(std::move(pattern)) {}
 
 protected:
-  void findMatches(StringRef text, uint32_t base,
+  void findMatches(StringRef text, size_t base,
                    llvm::SmallVectorImpl<Seg> &segs) const override {
-    uint32_t prev = base;
+    size_t prev = base;
     if (!pattern.empty()) {
       size_t pos = 0;
       while ((pos = text.find(pattern, pos)) != StringRef::npos) {
@@ -584,7 +583,7 @@ protected:
       }
     }
     if (prev != base + text.size())
-      segs.push_back({prev, uint32_t(base + text.size()), false});
+      segs.push_back({prev, base + text.size(), false});
   }
 
 private:
@@ -597,9 +596,9 @@ public:
       : SplitBase(behavior, invert), re(std::move(re)) {}
 
 protected:
-  void findMatches(StringRef text, uint32_t base,
+  void findMatches(StringRef text, size_t base,
                    llvm::SmallVectorImpl<Seg> &segs) const override {
-    uint32_t prev = base;
+    size_t prev = base;
     re2::StringPiece input(text.data(), text.size());
     size_t pos = 0;
     long lastMatchEnd = -1;
@@ -630,7 +629,7 @@ protected:
       }
     }
     if (prev != base + text.size())
-      segs.push_back({prev, uint32_t(base + text.size()), false});
+      segs.push_back({prev, base + text.size(), false});
   }
 
 private:
@@ -645,9 +644,9 @@ public:
       : SplitBase(behavior, false), pred(pred) {}
 
 protected:
-  void findMatches(StringRef text, uint32_t base,
+  void findMatches(StringRef text, size_t base,
                    llvm::SmallVectorImpl<Seg> &segs) const override {
-    uint32_t prev = base;
+    size_t prev = base;
     for (size_t i = 0; i < text.size();) {
       unsigned len;
       uint32_t cp = decodeUtf8(text, i, len);
@@ -656,7 +655,7 @@ protected:
       i += len;
     }
     if (prev != base + text.size())
-      segs.push_back({prev, uint32_t(base + text.size()), false});
+      segs.push_back({prev, base + text.size(), false});
   }
 
 private:
@@ -684,7 +683,7 @@ public:
         buf.reserve(begin + 1 + len); // keeps buf.data() valid below
         buf.push_back(' ');
         buf.append(buf.data() + p.begin, len);
-        p = {uint32_t(begin), uint32_t(buf.size()), p.atStart};
+        p = {begin, buf.size(), p.atStart};
       }
     }
     if (useRegex)
@@ -724,7 +723,7 @@ public:
       if (prepend)
         buf.append(rep);
       replaceAll(text, " ", rep, buf);
-      p = {uint32_t(begin), uint32_t(buf.size()), p.atStart};
+      p = {begin, buf.size(), p.atStart};
     }
     if (split)
       splitter.apply(buf, pieces, tmp);

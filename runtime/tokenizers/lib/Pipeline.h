@@ -62,7 +62,7 @@ makeSequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps);
 /// when the range starts at offset 0 of the original input (Metaspace's
 /// "first" prepend scheme needs it).
 struct Piece {
-  uint32_t begin, end;
+  size_t begin, end;
   bool atStart;
 };
 
