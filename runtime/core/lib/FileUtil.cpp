@@ -95,6 +95,9 @@ ftl::rt::createSiblingTempDir(llvm::StringRef finalPath) {
 
 llvm::Error ftl::rt::replaceDirectory(llvm::StringRef readyDir,
                                       llvm::StringRef finalPath) {
+  if (fs::is_symlink_file(finalPath))
+    return makeError("cannot replace '" + finalPath +
+                     "': it is a symbolic link; give the folder it points to");
   fs::file_status status;
   std::error_code statusEc = fs::status(finalPath, status);
   bool exists = !statusEc && fs::exists(status);

@@ -141,4 +141,17 @@ TEST(FileUtil, ReplaceDirectorySwapsWholeFolders) {
             std::string::npos);
   ASSERT_FALSE(bool(removeDirectoryTree(*tmp3)));
   EXPECT_FALSE(fs::exists(*tmp3));
+
+  // A symbolic link is not followed (deleting the "old" folder would delete
+  // what it points to).
+  std::string link = dir.file("link");
+  ASSERT_FALSE(fs::create_link(target, link));
+  auto tmp4 = createSiblingTempDir(link);
+  ASSERT_TRUE(bool(tmp4));
+  llvm::Error linkErr = replaceDirectory(*tmp4, link);
+  ASSERT_TRUE(bool(linkErr));
+  EXPECT_NE(toString(std::move(linkErr)).find("is a symbolic link"),
+            std::string::npos);
+  EXPECT_EQ(readFile(target + "/b.txt"), "v2");
+  ASSERT_FALSE(bool(removeDirectoryTree(*tmp4)));
 }

@@ -370,6 +370,9 @@ llvm::Error ftl::rt::saveHFModelFolder(
     return tensors.takeError();
   llvm::SmallString<256> absolute(dir);
   llvm::sys::fs::make_absolute(absolute);
+  llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+  while (absolute.size() > 1 && llvm::sys::path::is_separator(absolute.back()))
+    absolute.pop_back();
   llvm::StringRef parent = llvm::sys::path::parent_path(absolute);
   if (std::error_code ec = llvm::sys::fs::create_directories(parent))
     return makeError("cannot create folder '" + parent + "': " + ec.message());

@@ -450,9 +450,17 @@ ftl::rt::loadSafeTensorsFolder(llvm::StringRef dir) {
     return file->tensors();
   }
   std::string indexPath = joinPath(dir, kIndexFile);
-  if (!llvm::sys::fs::exists(indexPath))
+  if (!llvm::sys::fs::exists(indexPath)) {
+    std::string hint;
+    for (const char *pickle :
+         {"pytorch_model.bin", "pytorch_model.bin.index.json"})
+      if (llvm::sys::fs::exists(joinPath(dir, pickle)) && hint.empty())
+        hint = std::string("; found '") + pickle +
+               "', a PyTorch pickle ftl does not read (save the model with "
+               "safe_serialization=True)";
     return makeError("no weights in '" + dir + "': expected '" + kSingleFile +
-                     "' or '" + kIndexFile + "'");
+                     "' or '" + kIndexFile + "'" + hint);
+  }
   auto buffer = llvm::MemoryBuffer::getFile(indexPath);
   if (!buffer)
     return makeError("cannot read '" + indexPath +

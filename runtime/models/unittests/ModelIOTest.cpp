@@ -599,4 +599,10 @@ TEST(ModelIO, SaveReplacesFoldersAtomically) {
                                       "tokenizer.json"}));
   EXPECT_EQ(listDir(dir.file("nested")), std::vector<std::string>{"out"});
   EXPECT_TRUE(mustLoad(out).weights.bitwiseEqual(model.weights));
+
+  // A trailing separator names the same folder.
+  ASSERT_FALSE(bool(saveHFModelFolder(out + "/", model.config, model.weights)));
+  EXPECT_EQ(listDir(dir.file("nested")), std::vector<std::string>{"out"});
+  EXPECT_EQ(listDir(out),
+            (std::vector<std::string>{"config.json", "model.safetensors"}));
 }

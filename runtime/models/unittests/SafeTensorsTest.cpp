@@ -477,6 +477,12 @@ TEST(SafeTensors, RejectsBrokenShardIndexes) {
       EXPECT_NE(message.find(part), std::string::npos)
           << c.what << ": " << message;
   }
+  TempDir pickled;
+  writeBytes(pickled.file("pytorch_model.bin"), "PK");
+  EXPECT_NE(errorOf(loadSafeTensorsFolder(pickled.path))
+                .find("found 'pytorch_model.bin', a PyTorch pickle ftl does "
+                      "not read"),
+            std::string::npos);
   std::string message = errorOf(loadSafeTensorsFolder("/nonexistent/model"));
   EXPECT_NE(message.find("'/nonexistent/model' does not exist"),
             std::string::npos)
