@@ -26,6 +26,7 @@
 
 namespace ftl::rt {
 
+/// All methods are const and safe to call from several threads at once.
 class Tokenizer {
 public:
   virtual ~Tokenizer();
@@ -38,7 +39,9 @@ public:
   virtual std::vector<int32_t> encode(llvm::StringRef text,
                                       bool addSpecial = false) const = 0;
 
-  /// Text for `ids`; `skipSpecial` drops special tokens as HF does.
+  /// Text for `ids`; `skipSpecial` drops special tokens as HF does. Ids that
+  /// name no token are dropped; bytes that do not form valid UTF-8 (e.g. a
+  /// cut multi-byte character) become U+FFFD, as in HF.
   virtual std::string decode(llvm::ArrayRef<int32_t> ids,
                              bool skipSpecial = false) const = 0;
 
@@ -76,7 +79,8 @@ public:
 };
 
 /// A tokenizer over raw UTF-8 bytes: ids 0..255 are bytes, then
-/// 256 = <bos>, 257 = <eos>, 258 = <pad>.
+/// 256 = <bos>, 257 = <eos>, 258 = <pad>. encode(text, addSpecial=true)
+/// prepends <bos>; text like "<bos>" is not parsed as a token.
 std::unique_ptr<Tokenizer> makeByteTokenizer();
 
 /// Loads a Hugging Face `tokenizer.json` (byte-level BPE as in GPT-2, Llama-3
