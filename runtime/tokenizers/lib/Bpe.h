@@ -19,6 +19,7 @@
 #ifndef FTL_TOKENIZERS_LIB_BPE_H
 #define FTL_TOKENIZERS_LIB_BPE_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
