@@ -16,7 +16,7 @@ using llvm::StringRef;
 
 namespace ftl::rt::tok {
 
-struct BpeModel::CacheShard {
+struct alignas(64) BpeModel::CacheShard {
   std::mutex mu;
   /// Word -> (offset, length) in `ids`.
   llvm::StringMap<std::pair<uint32_t, uint32_t>> index;
