@@ -24,7 +24,8 @@ llvm_config.with_environment("FTL_STDLIB",
 
 config.substitutions.append(("%ftl_src", config.ftl_src_root))
 config.substitutions.append(("%python", config.python_executable))
-llvm_config.add_tool_substitutions(["ftl", "ftl-opt"], [config.ftl_tools_dir])
+# ftl and ftl-opt come from PATH (a substitution would also rewrite
+# "--emit=ftl").
 
 # A GPU is present only if the CUDA driver library loads.
 try:

@@ -282,12 +282,14 @@ private:
     (void)blockEnd;
     for (const Stmt *stmt : stmts) {
       const char *start = stmt->getRange().Start.getPointer();
-      bool blank = hasBlankLineBetween(lastEnd, start) ||
-                   (nextComment < comments.size() &&
-                    comments[nextComment].getLoc().getPointer() < start &&
-                    hasBlankLineBetween(lastEnd, comments[nextComment]
-                                                     .getLoc()
-                                                     .getPointer()));
+      // A blank line before the first leading comment (or before the
+      // statement, if it has none) is kept.
+      const char *firstThing =
+          (nextComment < comments.size() &&
+           comments[nextComment].getLoc().getPointer() < start)
+              ? comments[nextComment].getLoc().getPointer()
+              : start;
+      bool blank = hasBlankLineBetween(lastEnd, firstThing);
       if (blank && !lines.empty() && !lines.back().blank)
         lines.push_back({"", "", true});
       emitLeadingComments(start, indent);

@@ -16,6 +16,8 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <functional>
+
 using namespace ftl::lang;
 using llvm::SMRange;
 using llvm::StringRef;
@@ -115,8 +117,8 @@ const SemaImpl::FunctionTable *SemaImpl::loadModule(StringRef path,
 
   auto buffer = llvm::MemoryBuffer::getFile(key);
   if (!buffer) {
-    diags.report(importRange, diag::ImportNotFound,
-                 {path.str(), "'" + key + "'"});
+    diags.report(importRange, diag::ImportNotFound, {displayName.str()})
+        .attachNote(importRange, diag::NoteSearchedPaths, {"'" + key + "'"});
     return nullptr;
   }
   llvm::SourceMgr &sourceMgr = diags.getSourceMgr();
@@ -492,7 +494,9 @@ void SemaImpl::checkImport(const ImportStmt *stmt) {
     for (const std::string &c : candidates)
       quoted.push_back("'" + c + "'");
     diags.report(stmt->getModuleRange(), diag::ImportNotFound,
-                 {stmt->getModule().str(), llvm::join(quoted, ", ")});
+                 {stmt->getModule().str()})
+        .attachNote(stmt->getModuleRange(), diag::NoteSearchedPaths,
+                    {llvm::join(quoted, ", ")});
     return;
   }
   FunctionTable *importer = currentTable;
@@ -682,6 +686,43 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
   const auto *modelName = llvm::dyn_cast<NameExpr>(stmt->getModel());
   if (!modelName || modelType->isError())
     return;
+
+  // Adapters the objective names must sit on the model being trained.
+  std::function<void(const Expr *)> visit = [&](const Expr *e) {
+    if (!e)
+      return;
+    switch (e->getKind()) {
+    case Expr::Kind::Name: {
+      auto it = info.nameDecls.find(llvm::cast<NameExpr>(e));
+      if (it == info.nameDecls.end() || !it->second)
+        return;
+      const auto *adapter = llvm::dyn_cast<AdapterStmt>(it->second);
+      if (!adapter)
+        return;
+      for (const AdapterPlacement &p : info.adapters)
+        if (p.stmt == adapter && !p.model.empty() &&
+            p.model != modelName->getName())
+          diags.report(e->getRange(), diag::AdapterOnOtherModel,
+                       {adapter->getName().str(), p.model.str(),
+                        modelName->getName().str()});
+      return;
+    }
+    case Expr::Kind::Call:
+      for (const Argument &arg : llvm::cast<CallExpr>(e)->getArgs())
+        visit(arg.value);
+      return;
+    case Expr::Kind::Binary:
+      visit(llvm::cast<BinaryExpr>(e)->getLHS());
+      visit(llvm::cast<BinaryExpr>(e)->getRHS());
+      return;
+    case Expr::Kind::Unary:
+      visit(llvm::cast<UnaryExpr>(e)->getOperand());
+      return;
+    default:
+      return;
+    }
+  };
+  visit(stmt->getObjective());
   auto declIt = info.nameDecls.find(modelName);
   if (declIt == info.nameDecls.end() || !declIt->second)
     return;

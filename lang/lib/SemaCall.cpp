@@ -202,10 +202,11 @@ bool SemaImpl::acceptsType(StringRef spec, const Type *type) {
 }
 
 std::optional<std::string> SemaImpl::resolvePath(const StringExpr *expr,
-                                                 StringRef baseDir) {
+                                                 StringRef) {
+  // A relative path is relative to the folder of the file the literal is in.
   llvm::SmallString<256> path(expr->getValue());
   if (!llvm::sys::path::is_absolute(path)) {
-    path = baseDir;
+    path = baseDirOf(expr->getLoc());
     llvm::sys::path::append(path, expr->getValue());
   }
   std::string resolved = path.str().str();

@@ -115,7 +115,7 @@ int ftl::driver::runCompile(const Options &options) {
                         const lang::Program &, mlir::ModuleOp module) {
                       mlir::OpPrintingFlags flags;
                       if (locations)
-                        flags.enableDebugInfo(true, /*prettyForm=*/false);
+                        flags.enableDebugInfo(true, /*prettyForm=*/false).useLocalScope();
                       module->print(llvm::outs(), flags);
                       llvm::outs() << "\n";
                       return llvm::success();

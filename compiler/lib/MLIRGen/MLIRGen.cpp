@@ -181,6 +181,69 @@ private:
     }
   }
 
+  /// The attribute for a parameter's default, when the default is a literal
+  /// (computed defaults such as `alpha = rank` are left to the runtime).
+  mlir::Attribute defaultAttr(const BuiltinParam &param) {
+    StringRef d = param.defaultValue;
+    StringRef spec = param.type;
+    if (d.empty() || d == "none")
+      return {};
+    if (d == "true" || d == "false")
+      return builder.getBoolAttr(d == "true");
+    if (d == "[]")
+      return builder.getArrayAttr({});
+    if (d.size() >= 2 && d.front() == '"' && d.back() == '"')
+      return builder.getStringAttr(d.drop_front().drop_back());
+    if (spec.starts_with("enum(")) {
+      StringRef body = spec.drop_front(5).drop_back();
+      llvm::SmallVector<StringRef> members;
+      body.split(members, '|');
+      if (llvm::is_contained(members, d))
+        return builder.getStringAttr(d);
+      return {};
+    }
+    double value;
+    if (spec == "duration") {
+      // "10s", "500ms": seconds.
+      double scale = d.consume_back("ms") ? 1e-3
+                     : d.consume_back("s") ? 1
+                     : d.consume_back("m") ? 60
+                     : d.consume_back("h") ? 3600
+                                           : 0;
+      if (scale == 0 || d.getAsDouble(value))
+        return {};
+      return builder.getF64FloatAttr(value * scale);
+    }
+    if (d.getAsDouble(value))
+      return {};
+    if (spec == "int")
+      return builder.getI64IntegerAttr(int64_t(value));
+    return builder.getF64FloatAttr(value);
+  }
+
+  /// Adds attributes for the literal defaults of parameters not given.
+  void addDefaults(const Builtin *builtin,
+                   llvm::SmallVectorImpl<mlir::NamedAttribute> &attrs,
+                   llvm::ArrayRef<mlir::Attribute> operandNames,
+                   llvm::ArrayRef<StringRef> alsoGiven = {}) {
+    for (const BuiltinParam &p : builtin->params) {
+      if (p.isVariadicKeyword() || p.isVariadicPositional())
+        continue;
+      StringRef name = p.plainName();
+      bool given = llvm::is_contained(alsoGiven, name) ||
+                   llvm::any_of(attrs, [&](const mlir::NamedAttribute &a) {
+                     return a.getName() == name;
+                   }) ||
+                   llvm::any_of(operandNames, [&](mlir::Attribute a) {
+                     return llvm::cast<mlir::StringAttr>(a).getValue() == name;
+                   });
+      if (given)
+        continue;
+      if (mlir::Attribute a = defaultAttr(p))
+        attrs.push_back(builder.getNamedAttr(name, a));
+    }
+  }
+
   /// True when the argument is a literal (after following parameters).
   bool isLiteral(const Expr *e) {
     Env *where;
@@ -354,6 +417,8 @@ private:
     llvm::SmallVector<mlir::Value> inputs;
     llvm::SmallVector<mlir::Attribute> operandNames;
     bindArgs(builtin, kind, nullptr, config, inputs, operandNames);
+    if (builtin)
+      addDefaults(builtin, config, operandNames);
     mlir::Value adapter = builder.create<fd::AdapterOp>(
         loc(stmt), fd::AdapterType::get(builder.getContext()),
         builtin ? builtin->name : StringRef("load"), stmt->getName(), model,
@@ -908,6 +973,23 @@ private:
 
     if (name == "llama" || name == "gpt2") {
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
+      addDefaults(builtin, attrs, operandNames);
+      auto intAttr = [&](StringRef key) -> int64_t {
+        for (auto &a : attrs)
+          if (a.getName() == key)
+            if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(a.getValue()))
+              return i.getInt();
+        return -1;
+      };
+      if (name == "llama") {
+        if (intAttr("kv_heads") < 0)
+          attrs.push_back(builder.getNamedAttr(
+              "kv_heads", builder.getI64IntegerAttr(intAttr("heads"))));
+        if (intAttr("ffn") < 0)
+          attrs.push_back(builder.getNamedAttr(
+              "ffn", builder.getI64IntegerAttr(
+                         ((8 * intAttr("dim") / 3) + 63) / 64 * 64)));
+      }
       StringRef bindingName = currentBindingName.empty() ? "model"
                                                          : currentBindingName;
       auto op = builder.create<fd::ModelBuildOp>(l, fd::ModelType::get(ctx),
@@ -1007,8 +1089,12 @@ private:
       bindArgs(builtin, call, piped, attrs, operands, operandNames,
                &recordArgs);
       llvm::SmallVector<mlir::Attribute> regionParams;
-      for (auto &[paramName, e] : recordArgs)
+      llvm::SmallVector<StringRef> regionNames;
+      for (auto &[paramName, e] : recordArgs) {
         regionParams.push_back(builder.getStringAttr(paramName));
+        regionNames.push_back(paramName);
+      }
+      addDefaults(builtin, attrs, operandNames, regionNames);
       auto op = builder.create<fd::DataOp>(
           l, mlir::TypeRange{fd::DataType::get(ctx)}, name, operands,
           builder.getArrayAttr(operandNames), builder.getArrayAttr(regionParams),
@@ -1039,6 +1125,7 @@ private:
             l, fd::ObjectiveType::get(ctx), terms, by);
       }
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
+      addDefaults(builtin, attrs, operandNames);
       auto op = builder.create<fd::LossOp>(l, fd::ObjectiveType::get(ctx), name,
                                            operands,
                                            builder.getArrayAttr(operandNames));
@@ -1047,6 +1134,7 @@ private:
     }
     if (category == "metric") {
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
+      addDefaults(builtin, attrs, operandNames);
       auto op = builder.create<fd::MetricOp>(l, builder.getF64Type(), name,
                                              operands,
                                              builder.getArrayAttr(operandNames));
@@ -1055,6 +1143,7 @@ private:
     }
     if (name == "generate") {
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
+      addDefaults(builtin, attrs, operandNames);
       auto op = builder.create<fd::GenerateOp>(l, fd::DataType::get(ctx),
                                                operands[0], operands[1]);
       setAttrs(op);
@@ -1075,6 +1164,7 @@ private:
     }
     // Descriptors: optimizers, schedules, judges, masks, dedup keys, ...
     bindArgs(builtin, call, piped, attrs, operands, operandNames);
+    addDefaults(builtin, attrs, operandNames);
     mlir::Type type = descriptorType(builtin, call);
     auto op = builder.create<fd::MakeOp>(l, type, name, operands,
                                          builder.getArrayAttr(operandNames));

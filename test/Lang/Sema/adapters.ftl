@@ -47,3 +47,12 @@ adapter a = lora() on base.layers[*].attn.{q, v}
 // expected-error @+1 {{'sparse' requires argument 'density' [missing-argument]}}
 adapter s = sparse() on base.layers[0].mlp.up
 // expected-note @-1 {{signature: sparse(}}
+
+// -----
+
+model base = llama(vocab: 64, dim: 32, layers: 2, heads: 2)
+model other = llama(vocab: 64, dim: 32, layers: 2, heads: 2)
+data corpus = text("Inputs/corpus.txt")
+adapter a = lora() on other.layers[*].attn.q
+// expected-error @+1 {{adapter 'a' is placed on model 'other', but this 'train' trains model 'base' [adapter-other-model]}}
+train base with lm(corpus) + 0.1 * l2(a) steps 1

@@ -1,6 +1,7 @@
 // RUN: ftl check --verify-diagnostics --split-input-file --no-warn-unused %s
 
-// expected-error @+1 {{cannot find module 'std.nothere'}}
+// expected-error @+2 {{cannot find module 'std.nothere' [import-not-found]}}
+// expected-note @+1 {{looked for it in}}
 import std.nothere
 
 // -----

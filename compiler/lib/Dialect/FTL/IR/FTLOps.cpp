@@ -20,6 +20,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <re2/re2.h>
 
@@ -181,7 +182,8 @@ LogicalResult DataMixtureOp::verify() {
     sum += r;
   }
   if (std::fabs(sum - 1.0) > 1e-6)
-    return emitOpError("ratios must sum to 1, found ") << sum;
+    return emitOpError("ratios must sum to 1, found ")
+           << (llvm::formatv("{0}", sum).str());
   return success();
 }
 
