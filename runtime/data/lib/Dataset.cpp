@@ -418,7 +418,9 @@ ftl::rt::detail::memorySource(std::string name,
 LineReader::LineReader(std::shared_ptr<ByteSource> src, uint64_t start,
                        int64_t firstLine)
     : src(std::move(src)), filePos(start), lineNo(firstLine - 1) {
-  buf.resize(1 << 20);
+  // 1 MiB reads for files; small sources get a small buffer.
+  uint64_t left = this->src->size() > start ? this->src->size() - start : 0;
+  buf.resize(std::max<uint64_t>(256, std::min<uint64_t>(1 << 20, left + 1)));
 }
 
 llvm::Expected<bool> LineReader::next(llvm::StringRef &line) {

@@ -31,7 +31,8 @@ using namespace ftl::rt::detail;
 // File layout (all integers little-endian, as the host writes them):
 //   header  64 B: "FTLTOKC\0", u32 version, u32 kind, u64 xxh3(keyTag), 0...
 //   data        : examples: ids (i32 x len) then weights (f32 x len) each;
-//                 rows: ids, weights, segment ids, positions (x seqLen) each
+//                 rows: ids then weights (x seqLen) each (segment ids and
+//                 positions follow from the segment table)
 //   index   (8-aligned): ExampleEntry or RowEntry per item
 //   extra   (8-aligned): examples: source names (u32 count, (u32 len,
 //                 bytes)...); rows: SegmentEntry per segment
@@ -287,12 +288,10 @@ public:
     const char *p = m.data() + e.offset;
     out.ids.resize(s);
     out.weights.resize(s);
-    out.segmentIds.resize(s);
-    out.positions.resize(s);
     std::memcpy(out.ids.data(), p, 4 * s);
     std::memcpy(out.weights.data(), p + 4 * s, 4 * s);
-    std::memcpy(out.segmentIds.data(), p + 8 * s, 4 * s);
-    std::memcpy(out.positions.data(), p + 12 * s, 4 * s);
+    out.segmentIds.assign(s, -1);
+    out.positions.assign(s, 0);
     for (uint32_t k = 0; k < e.segCount; ++k) {
       SegmentEntry se;
       std::memcpy(&se,
@@ -301,6 +300,10 @@ public:
                   sizeof(se));
       out.segments.push_back(
           PackedSegment{se.exampleIndex, se.start, se.length, se.piece});
+      for (int32_t i = 0; i < se.length; ++i) {
+        out.segmentIds[se.start + i] = static_cast<int32_t>(k);
+        out.positions[se.start + i] = i;
+      }
     }
     return true;
   }
@@ -396,8 +399,7 @@ llvm::Error ftl::rt::writeRowCache(llvm::StringRef path, llvm::StringRef keyTag,
         return more.takeError();
       if (!*more)
         break;
-      if (row.ids.size() != s || row.weights.size() != s ||
-          row.segmentIds.size() != s || row.positions.size() != s)
+      if (row.ids.size() != s || row.weights.size() != s)
         return makeError("token cache: a packed row does not have " +
                          llvm::Twine(seqLen) + " tokens");
       RowEntry e{};
@@ -406,8 +408,6 @@ llvm::Error ftl::rt::writeRowCache(llvm::StringRef path, llvm::StringRef keyTag,
       e.segCount = row.segments.size();
       w.write(row.ids.data(), 4 * s);
       w.write(row.weights.data(), 4 * s);
-      w.write(row.segmentIds.data(), 4 * s);
-      w.write(row.positions.data(), 4 * s);
       for (const PackedSegment &seg : row.segments)
         segments.push_back(
             SegmentEntry{seg.exampleIndex, seg.start, seg.length, seg.piece, 0});
@@ -487,17 +487,21 @@ ftl::rt::openRowCache(llvm::StringRef path, llvm::StringRef keyTag) {
     RowEntry e;
     std::memcpy(&e, m->data() + f.indexOffset + i * sizeof(e), sizeof(e));
     if (e.offset < kHeaderSize || e.offset % 4 != 0 ||
-        e.offset + 16 * s > f.indexOffset)
+        e.offset + 8 * s > f.indexOffset)
       return bad("row " + llvm::Twine(i) + " points outside the data");
     if (e.segBegin + e.segCount > f.extraCount)
       return bad("row " + llvm::Twine(i) + " has invalid segments");
+    // Segments tile the row's start in order.
+    uint64_t end = 0;
     for (uint32_t k = 0; k < e.segCount; ++k) {
       SegmentEntry se;
       std::memcpy(&se,
                   m->data() + f.extraOffset + (e.segBegin + k) * sizeof(se),
                   sizeof(se));
-      if (se.start < 0 || se.length <= 0 || uint64_t(se.start) + se.length > s)
+      if (se.start < 0 || uint64_t(se.start) != end || se.length <= 0 ||
+          uint64_t(se.start) + se.length > s)
         return bad("row " + llvm::Twine(i) + " has an invalid segment");
+      end = se.start + se.length;
     }
   }
   return std::make_unique<CachedRowStream>(std::move(*m));

@@ -87,6 +87,22 @@ TEST(Tokenize, ByteTokenizer) {
   EXPECT_EQ(ex[0].ids, (std::vector<int32_t>{256, 'h', 'i', 257}));
 }
 
+TEST(Tokenize, AutoBosFollowsTheTokenizersPostProcessor) {
+  // Llama-3's post-processor adds <|begin_of_text|>; Qwen2's adds nothing.
+  auto llama = must(loadHFTokenizer(fixture("tokenizers/llama3.json")));
+  auto qwen = must(loadHFTokenizer(fixture("tokenizers/qwen2.json")));
+  ASSERT_TRUE(llama && qwen);
+  TokenizeOptions o;
+  o.eos = Special::No;
+  auto r = rec({{"text", "hello world"}});
+  auto ex = tokenize(r, *llama, o);
+  ASSERT_TRUE(llama->bosId());
+  EXPECT_EQ(ex[0].ids.front(), *llama->bosId());
+  EXPECT_EQ(ex[0].ids, llama->encode("hello world", true));
+  ex = tokenize(r, *qwen, o);
+  EXPECT_EQ(ex[0].ids, qwen->encode("hello world", false));
+}
+
 TEST(Tokenize, PromptResponseLossOnResponse) {
   CharTokenizer tok;
   TokenizeOptions o;
