@@ -527,7 +527,10 @@ static const Builtin builtins[] = {
      cosineParams},
     // generation and judges
     {"generate", "generation", "@generate",
-     "Samples completions from the current model (KV cache, seeded).",
+     "Samples completions from the current model (KV cache, seeded). Each "
+     "record has `prompt`, `response` (the sample) and `sample_index`, plus "
+     "the fields of the prompt's record, whose `response` is kept as "
+     "`reference`.",
      generateParams},
     {"judge", "generation", "@judge",
      "Scores samples; the result has `score`, `pass`, `feedback` and the "

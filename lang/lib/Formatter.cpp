@@ -184,6 +184,8 @@ struct Unit {
   std::string joiner = " ";
   /// How it starts when it begins a new line ("|> ", "+ ").
   std::string breakPrefix;
+  /// Its indentation when it begins a new line (-1: the statement's).
+  int continuation = -1;
 };
 
 /// One output line.
@@ -461,12 +463,13 @@ private:
       flattenSum(expr, terms);
       units.push_back({prefix + printWithParens(terms[0].second, 7),
                        terms[0].second->getRange().End.getPointer(), " ", ""});
+      // Continuation lines align the operator under the first term.
+      continuation = indent + prefix.size() - 2;
       for (size_t i = 1; i < terms.size(); ++i)
         units.push_back({printWithParens(terms[i].second, 7),
                          terms[i].second->getRange().End.getPointer(),
-                         " " + terms[i].first + " ", terms[i].first + " "});
-      // Continuation lines align the operator under the first term.
-      continuation = indent + prefix.size() - 2;
+                         " " + terms[i].first + " ", terms[i].first + " ",
+                         int(continuation)});
       return terms.size() >= 3;
     }
     units.push_back({prefix + printExpr(expr), expr->getRange().End.getPointer(),
@@ -514,14 +517,14 @@ private:
     }
     case Stmt::Kind::Train: {
       const auto *t = llvm::cast<TrainStmt>(stmt);
-      bool force = exprUnits(t->getObjective(),
-                             "train " + printExpr(t->getModel()) + " with ",
-                             units, continuation, indent);
+      // An objective written inline breaks only when the line is too long.
+      exprUnits(t->getObjective(), "train " + printExpr(t->getModel()) + " with ",
+                units, continuation, indent);
       for (const TrainClause &clause : t->getClauses())
         units.push_back({clause.name.str() + " " + printExpr(clause.value),
                          clause.value->getRange().End.getPointer()});
       continuation = indent + 2;
-      return force;
+      return false;
     }
     case Stmt::Kind::Log: {
       std::vector<std::string> values;
@@ -618,7 +621,9 @@ private:
         onClauseLine = !headClause;
       if (!u.breakPrefix.empty() || isClause || commentHere || !fits) {
         out.push_back({current, currentEnd});
-        current = std::string(continuation, ' ') + u.breakPrefix + u.text;
+        unsigned at = u.continuation >= 0 ? unsigned(u.continuation)
+                                          : continuation;
+        current = std::string(at, ' ') + u.breakPrefix + u.text;
       } else {
         current += u.joiner + u.text;
       }

@@ -877,7 +877,10 @@ static bool composable(StringRef a, StringRef b) {
   auto is = [&](StringRef x, StringRef y) {
     return (a == x && b == y) || (a == y && b == x);
   };
-  return is("lora", "sparse");
+  // LoRA adds its own parameters, so it composes with any plan that decides
+  // which base entries train (sparse: DSEE; half; structured).
+  return is("lora", "sparse") || is("lora", "half") ||
+         is("lora", "structured");
 }
 
 void SemaImpl::checkAdapter(const AdapterStmt *stmt) {

@@ -933,7 +933,12 @@ const Type *SemaImpl::computeResult(
       schema.open = true;
     schema.parts.clear();
     schema.origin.clear();
-    for (const char *f : {"prompt", "sample", "sample_index"})
+    // The sample becomes the response (so `sft(samples)` trains on it); a
+    // reference response of the prompt's record is kept as `reference`.
+    for (std::string &f : schema.fields)
+      if (f == "response")
+        f = "reference";
+    for (const char *f : {"prompt", "response", "sample_index"})
       if (!schema.hasField(f))
         schema.fields.push_back(f);
     return types.getData(std::move(schema));

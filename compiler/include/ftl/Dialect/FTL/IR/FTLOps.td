@@ -515,8 +515,9 @@ def FTL_TrainOp : FTL_Op<"train", [AttrSizedOperandSegments]> {
 def FTL_GenerateOp : FTL_Op<"generate"> {
   let summary = "samples completions of prompts from a model";
   let description = [{
-    The result has the prompts' fields plus `prompt`, `sample` and
-    `sample_index`.
+    Each result record has `prompt`, `response` (the sample) and
+    `sample_index`, plus the fields of the prompt's record (whose `response`
+    is kept as `reference`).
 
     ```mlir
     %s = ftl.generate %base, %prompts {n = 4 : i64, temperature = 0.8 : f64,
