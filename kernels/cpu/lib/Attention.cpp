@@ -7,7 +7,8 @@
 // Forward: one task per (batch, head, 64-query block). The block's queries
 // are transposed once (Qt[d][i]); for each 64-key block up to the diagonal
 // the task forms the transposed score tile S^T = K Qt, updates the running
-// max / sum per query (online softmax) and accumulates O += P V.
+// max / sum per query (online softmax, in base 2 with log2(e) folded into
+// the score scale) and accumulates O = diag(corr) O + P V.
 //
 // Backward: one task per (batch, kv head), so that dk and dv of a kv head are
 // owned by one thread (no atomics, fixed order). For each query head of the
@@ -35,17 +36,21 @@ namespace {
 
 constexpr int64_t kBlockQ = 64; // queries per tile (columns of S^T)
 constexpr int64_t kBlockK = 64; // keys per tile (rows of S^T)
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
 
 struct Layout {
   int64_t B, T, H, KVH, D, group;
   int64_t qStride, kvStride; // row strides of q and k / v
   float scale;
+  float scale2; // scale * log2(e): the tile primitives work in base 2
   const int32_t *seg;
 
   explicit Layout(const AttentionShape &s)
       : B(s.batch), T(s.seqLen), H(s.numHeads), KVH(s.numKvHeads), D(s.headDim),
         group(s.numHeads / s.numKvHeads), qStride(s.numHeads * s.headDim),
         kvStride(s.numKvHeads * s.headDim), scale(s.effectiveScale()),
+        scale2(static_cast<float>(s.effectiveScale() * kLog2e)),
         seg(s.segmentIds) {}
 
   int64_t qRow(int64_t b, int64_t t, int64_t h) const {
@@ -87,16 +92,18 @@ TileKind classifyTile(const Layout &L, int64_t b, int64_t i0, int64_t i1,
   return TileKind::Masked;
 }
 
-/// dst[d * ldd + i] = src[i * srcStride + d] for i < rows, d < D.
-void transposeRows(const float *src, int64_t srcStride, int64_t rows, int64_t D,
-                   float *dst, int64_t ldd) {
-  constexpr int64_t kStep = 16;
-  for (int64_t i0 = 0; i0 < rows; i0 += kStep) {
-    int64_t i1 = std::min(rows, i0 + kStep);
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t i = i0; i < i1; ++i)
-        dst[d * ldd + i] = src[i * srcStride + d];
-  }
+/// dst[r * D + d] = src[r * srcStride + d] for r < rows.
+void copyRows(const float *src, int64_t srcStride, int64_t rows, int64_t D,
+              float *dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * D, src + r * srcStride, D * sizeof(float));
+}
+
+/// dst[r * dstStride + d] = src[r * D + d] for r < rows.
+void storeRows(const float *src, int64_t rows, int64_t D, float *dst,
+               int64_t dstStride) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * dstStride, src + r * D, D * sizeof(float));
 }
 
 void forwardTask(const AttentionKernels &K, const Layout &L, const float *q,
@@ -106,17 +113,18 @@ void forwardTask(const AttentionKernels &K, const Layout &L, const float *q,
   const int64_t n = i1 - i0;
   const int64_t kvh = h / L.group;
   const int64_t D = L.D;
-  float *ws =
-      workspace(WorkspaceSlot::Attention,
-                D * kBlockQ + kBlockK * kBlockQ + kBlockQ * D + 3 * kBlockQ);
+  float *ws = workspace(WorkspaceSlot::Attention,
+                        D * kBlockQ + kBlockK * kBlockQ + kBlockQ * D +
+                            3 * kBlockQ + kBlockK * D);
   float *qt = ws;                   // D x kBlockQ
   float *s = qt + D * kBlockQ;      // kBlockK x kBlockQ
   float *o = s + kBlockK * kBlockQ; // kBlockQ x D
   float *m = o + kBlockQ * D;       // kBlockQ
   float *l = m + kBlockQ;
   float *corr = l + kBlockQ;
+  float *vj = corr + kBlockQ; // kBlockK x D, contiguous copy of a V tile
 
-  transposeRows(q + L.qRow(b, i0, h), L.qStride, n, D, qt, kBlockQ);
+  K.transpose(q + L.qRow(b, i0, h), L.qStride, n, D, qt, kBlockQ);
   std::fill(m, m + n, -std::numeric_limits<float>::infinity());
   std::fill(l, l + n, 0.0f);
   std::fill(o, o + n * D, 0.0f);
@@ -129,15 +137,14 @@ void forwardTask(const AttentionKernels &K, const Layout &L, const float *q,
       continue;
     const int64_t rows = j1 - j0;
     K.tileGemm(rows, n, D, 1.0f, k + L.kvRow(b, j0, kvh), L.kvStride, 1, qt,
-               kBlockQ, s, kBlockQ, false);
-    K.softmaxForward(rows, n, s, kBlockQ, L.scale,
+               kBlockQ, s, kBlockQ, false, nullptr);
+    K.softmaxForward(rows, n, s, kBlockQ, L.scale2,
                      kind == TileKind::Masked ? &mask : nullptr, m, l, corr);
-    for (int64_t i = 0; i < n; ++i)
-      if (corr[i] != 1.0f)
-        for (int64_t d = 0; d < D; ++d)
-          o[i * D + d] *= corr[i];
-    K.tileGemm(n, D, rows, 1.0f, s, 1, kBlockQ, v + L.kvRow(b, j0, kvh),
-               L.kvStride, o, D, true);
+    // O = diag(corr) O + P V.
+    // The V tile is read once per 6 rows of P: copy it out of its strided
+    // rows first, which would map onto few L1 sets.
+    copyRows(v + L.kvRow(b, j0, kvh), L.kvStride, rows, D, vj);
+    K.tileGemm(n, D, rows, 1.0f, s, 1, kBlockQ, vj, D, o, D, true, corr);
   }
   for (int64_t i = 0; i < n; ++i) {
     // Every query attends at least to itself, so l > 0.
@@ -145,7 +152,8 @@ void forwardTask(const AttentionKernels &K, const Layout &L, const float *q,
     float *dst = out + L.qRow(b, i0 + i, h);
     for (int64_t d = 0; d < D; ++d)
       dst[d] = o[i * D + d] * inv;
-    lse[(b * L.H + h) * L.T + i0 + i] = m[i] + std::log(l[i]);
+    lse[(b * L.H + h) * L.T + i0 + i] = static_cast<float>(
+        kLn2 * (static_cast<double>(m[i]) + std::log2(l[i])));
   }
 }
 
@@ -154,41 +162,56 @@ void backwardTask(const AttentionKernels &K, const Layout &L, const float *q,
                   const float *dOut, const float *lse, float *dq, float *dk,
                   float *dv, int64_t b, int64_t kvh) {
   const int64_t T = L.T, D = L.D;
-  for (int64_t t = 0; t < T; ++t) {
-    std::fill_n(dk + L.kvRow(b, t, kvh), D, 0.0f);
-    std::fill_n(dv + L.kvRow(b, t, kvh), D, 0.0f);
-  }
+  const int64_t queryBlocks = (T + kBlockQ - 1) / kBlockQ;
+  // Every operand is first copied into a contiguous buffer: the strided rows
+  // of [B, T, H, D] tensors map onto few L1 sets and would thrash.
+  const int64_t td = T * D, tdBlocks = queryBlocks * kBlockQ * D;
   float *ws = workspace(WorkspaceSlot::Attention,
-                        2 * D * T + T + 2 * kBlockK * kBlockQ);
-  float *qt = ws;             // D x T
-  float *dot = qt + D * T;    // D x T
-  float *delta = dot + D * T; // T
-  float *s = delta + T;       // kBlockK x kBlockQ
+                        7 * td + 2 * tdBlocks + 2 * T + 2 * kBlockK * kBlockQ +
+                            queryBlocks);
+  float *kc = ws;                // [T, D] keys of this kv head
+  float *vc = kc + td;           // [T, D] values
+  float *dkc = vc + td;          // [T, D] dK accumulator
+  float *dvc = dkc + td;         // [T, D] dV accumulator
+  float *qc = dvc + td;          // [T, D] queries of the current head
+  float *doc = qc + td;          // [T, D] dO of the current head
+  float *dqc = doc + td;         // [T, D] dQ accumulator
+  float *qt = dqc + td;          // per query block: [D, kBlockQ] transposed q
+  float *dot = qt + tdBlocks;    // per query block: [D, kBlockQ] of dO
+  float *delta = dot + tdBlocks; // [T]
+  float *lse2 = delta + T;       // [T]: lse * log2(e)
+  float *s = lse2 + T;           // [kBlockK, kBlockQ]
   float *dp = s + kBlockK * kBlockQ;
+  // Whether dQ of a query block has received its first contribution (which
+  // overwrites instead of adding, so no zeroing pass is needed).
+  float *dqStarted = dp + kBlockK * kBlockQ;
+
+  copyRows(k + L.kvRow(b, 0, kvh), L.kvStride, T, D, kc);
+  copyRows(v + L.kvRow(b, 0, kvh), L.kvStride, T, D, vc);
 
   for (int64_t g = 0; g < L.group; ++g) {
     const int64_t h = kvh * L.group + g;
-    for (int64_t t = 0; t < T; ++t)
-      std::fill_n(dq + L.qRow(b, t, h), D, 0.0f);
-    transposeRows(q + L.qRow(b, 0, h), L.qStride, T, D, qt, T);
-    transposeRows(dOut + L.qRow(b, 0, h), L.qStride, T, D, dot, T);
-    for (int64_t t = 0; t < T; ++t) {
-      const float *o = out + L.qRow(b, t, h);
-      const float *dO = dOut + L.qRow(b, t, h);
-      float sum = 0.0f;
-      for (int64_t d = 0; d < D; ++d)
-        sum += o[d] * dO[d];
-      delta[t] = sum;
+    copyRows(q + L.qRow(b, 0, h), L.qStride, T, D, qc);
+    copyRows(dOut + L.qRow(b, 0, h), L.qStride, T, D, doc);
+    for (int64_t i0 = 0; i0 < T; i0 += kBlockQ) {
+      const int64_t n = std::min(kBlockQ, T - i0);
+      K.transpose(qc + i0 * D, D, n, D, qt + i0 * D, kBlockQ);
+      K.transpose(doc + i0 * D, D, n, D, dot + i0 * D, kBlockQ);
     }
+    K.rowDots(out + L.qRow(b, 0, h), dOut + L.qRow(b, 0, h), L.qStride, T, D,
+              delta);
     const float *lseRow = lse + (b * L.H + h) * T;
+    for (int64_t t = 0; t < T; ++t)
+      lse2[t] = static_cast<float>(lseRow[t] * kLog2e);
+    std::fill(dqStarted, dqStarted + queryBlocks, 0.0f);
 
     for (int64_t j0 = 0; j0 < T; j0 += kBlockK) {
       const int64_t j1 = std::min(T, j0 + kBlockK);
       const int64_t rows = j1 - j0;
-      const float *kj = k + L.kvRow(b, j0, kvh);
-      const float *vj = v + L.kvRow(b, j0, kvh);
-      float *dkj = dk + L.kvRow(b, j0, kvh);
-      float *dvj = dv + L.kvRow(b, j0, kvh);
+      const float *kj = kc + j0 * D;
+      const float *vj = vc + j0 * D;
+      float *dkj = dkc + j0 * D;
+      float *dvj = dvc + j0 * D;
       for (int64_t i0 = j0 / kBlockQ * kBlockQ; i0 < T; i0 += kBlockQ) {
         const int64_t i1 = std::min(T, i0 + kBlockQ);
         const int64_t n = i1 - i0;
@@ -196,22 +219,31 @@ void backwardTask(const AttentionKernels &K, const Layout &L, const float *q,
         TileKind kind = classifyTile(L, b, i0, i1, j0, j1, mask);
         if (kind == TileKind::Skip)
           continue;
-        K.tileGemm(rows, n, D, 1.0f, kj, L.kvStride, 1, qt + i0, T, s, kBlockQ,
-                   false);
-        K.tileGemm(rows, n, D, 1.0f, vj, L.kvStride, 1, dot + i0, T, dp,
-                   kBlockQ, false);
-        K.softmaxBackward(rows, n, s, dp, kBlockQ, L.scale,
-                          kind == TileKind::Masked ? &mask : nullptr,
-                          lseRow + i0, delta + i0);
-        K.tileGemm(rows, D, n, 1.0f, s, kBlockQ, 1, dOut + L.qRow(b, i0, h),
-                   L.qStride, dvj, L.kvStride, true);
-        K.tileGemm(rows, D, n, L.scale, dp, kBlockQ, 1, q + L.qRow(b, i0, h),
-                   L.qStride, dkj, L.kvStride, true);
-        K.tileGemm(n, D, rows, L.scale, dp, 1, kBlockQ, kj, L.kvStride,
-                   dq + L.qRow(b, i0, h), L.qStride, true);
+        K.tileGemm(rows, n, D, 1.0f, kj, D, 1, qt + i0 * D, kBlockQ, s, kBlockQ,
+                   false, nullptr);
+        K.tileGemm(rows, n, D, 1.0f, vj, D, 1, dot + i0 * D, kBlockQ, dp,
+                   kBlockQ, false, nullptr);
+        K.softmaxBackward(rows, n, s, dp, kBlockQ, L.scale2,
+                          kind == TileKind::Masked ? &mask : nullptr, lse2 + i0,
+                          delta + i0);
+        // The diagonal tile (i0 == j0) comes first for every key block and
+        // is never skipped; for the group's first head it initializes dK_j
+        // and dV_j.
+        const bool kvStarted = g > 0 || i0 != j0;
+        K.tileGemm(rows, D, n, 1.0f, s, kBlockQ, 1, doc + i0 * D, D, dvj, D,
+                   kvStarted, nullptr);
+        K.tileGemm(rows, D, n, L.scale, dp, kBlockQ, 1, qc + i0 * D, D, dkj, D,
+                   kvStarted, nullptr);
+        float &started = dqStarted[i0 / kBlockQ];
+        K.tileGemm(n, D, rows, L.scale, dp, 1, kBlockQ, kj, D, dqc + i0 * D, D,
+                   started != 0.0f, nullptr);
+        started = 1.0f;
       }
     }
+    storeRows(dqc, T, D, dq + L.qRow(b, 0, h), L.qStride);
   }
+  storeRows(dkc, T, D, dk + L.kvRow(b, 0, kvh), L.kvStride);
+  storeRows(dvc, T, D, dv + L.kvRow(b, 0, kvh), L.kvStride);
 }
 
 } // namespace

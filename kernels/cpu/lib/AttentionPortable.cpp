@@ -26,7 +26,8 @@ bool allowed(const TileMask *mask, int64_t j, int64_t i) {
 
 void tileGemmPortable(int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t ars, int64_t acs, const float *b,
-                      int64_t ldb, float *c, int64_t ldc, bool accumulate) {
+                      int64_t ldb, float *c, int64_t ldc, bool accumulate,
+                      const float *rowScale) {
   constexpr int64_t kMaxCols = 256;
   float acc[kMaxCols];
   for (int64_t i = 0; i < m; ++i) {
@@ -41,8 +42,9 @@ void tileGemmPortable(int64_t m, int64_t n, int64_t k, float alpha,
           acc[j] += av * brow[j];
       }
       float *crow = c + i * ldc + j0;
+      const float cs = rowScale ? rowScale[i] : 1.0f;
       for (int64_t j = 0; j < nj; ++j)
-        crow[j] = accumulate ? crow[j] + alpha * acc[j] : alpha * acc[j];
+        crow[j] = accumulate ? cs * crow[j] + alpha * acc[j] : alpha * acc[j];
     }
   }
 }
@@ -62,10 +64,10 @@ void softmaxForwardPortable(int64_t rows, int64_t cols, float *s, int64_t lds,
     float sum = 0.0f;
     for (int64_t j = 0; j < rows; ++j) {
       float &x = s[j * lds + i];
-      x = x == negInf ? 0.0f : std::exp(x - mNew);
+      x = x == negInf ? 0.0f : std::exp2(x - mNew);
       sum += x;
     }
-    corr[i] = mNew == negInf ? 1.0f : std::exp(m[i] - mNew);
+    corr[i] = mNew == negInf ? 1.0f : std::exp2(m[i] - mNew);
     l[i] = l[i] * corr[i] + sum;
     m[i] = mNew;
   }
@@ -76,18 +78,40 @@ void softmaxBackwardPortable(int64_t rows, int64_t cols, float *s, float *dp,
                              const float *lse, const float *delta) {
   for (int64_t j = 0; j < rows; ++j)
     for (int64_t i = 0; i < cols; ++i) {
-      float p =
-          allowed(mask, j, i) ? std::exp(scale * s[j * ld + i] - lse[i]) : 0.0f;
+      float p = allowed(mask, j, i) ? std::exp2(scale * s[j * ld + i] - lse[i])
+                                    : 0.0f;
       s[j * ld + i] = p;
       dp[j * ld + i] = p * (dp[j * ld + i] - delta[i]);
     }
+}
+
+void transposePortable(const float *src, int64_t srcStride, int64_t rows,
+                       int64_t cols, float *dst, int64_t ldd) {
+  constexpr int64_t kStep = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += kStep) {
+    const int64_t r1 = r0 + kStep < rows ? r0 + kStep : rows;
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t r = r0; r < r1; ++r)
+        dst[c * ldd + r] = src[r * srcStride + c];
+  }
+}
+
+void rowDotsPortable(const float *a, const float *b, int64_t stride,
+                     int64_t rows, int64_t n, float *out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; ++i)
+      sum += a[r * stride + i] * b[r * stride + i];
+    out[r] = sum;
+  }
 }
 
 } // namespace
 
 const AttentionKernels &ftl::kernels::detail::portableAttentionKernels() {
   static const AttentionKernels kernels{
-      tileGemmPortable, softmaxForwardPortable, softmaxBackwardPortable};
+      tileGemmPortable, softmaxForwardPortable, softmaxBackwardPortable,
+      transposePortable, rowDotsPortable};
   return kernels;
 }
 

@@ -55,6 +55,60 @@ FTL_TARGET_AVX512 static inline __m512 exp512(__m512 x) {
   return _mm512_mask_mov_ps(result, isNan, x);
 }
 
+/// 2^x for x <= 0 (larger x are not clamped), within about 2 ulp for
+/// x >= -126; smaller x give (nearly) 0. -inf gives 0; NaN is not handled.
+/// Cheaper than exp512: softmax kernels fold log2(e) into their scale.
+FTL_TARGET_AVX512 static inline __m512 exp2NonPositive512(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+  __m512 n =
+      _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 f = _mm512_sub_ps(x, n); // [-0.5, 0.5]
+  // 2^f = e^(f ln 2): Taylor coefficients (ln 2)^k / k!, degree 6.
+  __m512 p = _mm512_set1_ps(1.5403530393381608e-4f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284772e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821580e-2f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+/// In-register transpose: on return r[c] holds column c of the 16 x 16 block
+/// whose rows were r[0..15].
+FTL_TARGET_AVX512 static inline void transpose16x16(__m512 r[16]) {
+  __m512 a[16], b[16];
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    a[2 * j] = _mm512_unpacklo_ps(r[2 * j], r[2 * j + 1]);
+    a[2 * j + 1] = _mm512_unpackhi_ps(r[2 * j], r[2 * j + 1]);
+  }
+  // b[4j + c], 128-bit lane L: rows 4j..4j+3 of column 4L + c.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    __m512d a0 = _mm512_castps_pd(a[4 * j]),
+            a1 = _mm512_castps_pd(a[4 * j + 1]);
+    __m512d a2 = _mm512_castps_pd(a[4 * j + 2]),
+            a3 = _mm512_castps_pd(a[4 * j + 3]);
+    b[4 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  // Column 4L + c gathers lane L of b[c], b[4 + c], b[8 + c], b[12 + c].
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    __m512 e0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
+    __m512 e1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
+    __m512 f0 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+    __m512 f1 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(e0, f0, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(e0, f0, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(e1, f1, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(e1, f1, 0xDD);
+  }
+}
+
 /// Horizontal sum of 16 floats in a fixed order.
 FTL_TARGET_AVX512 static inline float sum512(__m512 v) {
   __m256 a =

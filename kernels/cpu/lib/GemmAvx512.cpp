@@ -21,41 +21,6 @@ namespace {
 constexpr int kMR = 14;
 constexpr int kNR = 32;
 
-/// In-register transpose: on return r[c] holds column c of the 16 x 16 block
-/// whose rows were r[0..15].
-FTL_TARGET_AVX512 inline void transpose16x16(__m512 r[16]) {
-  __m512 a[16], b[16];
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
-    a[2 * j] = _mm512_unpacklo_ps(r[2 * j], r[2 * j + 1]);
-    a[2 * j + 1] = _mm512_unpackhi_ps(r[2 * j], r[2 * j + 1]);
-  }
-  // b[4j + c], 128-bit lane L: rows 4j..4j+3 of column 4L + c.
-#pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    __m512d a0 = _mm512_castps_pd(a[4 * j]),
-            a1 = _mm512_castps_pd(a[4 * j + 1]);
-    __m512d a2 = _mm512_castps_pd(a[4 * j + 2]),
-            a3 = _mm512_castps_pd(a[4 * j + 3]);
-    b[4 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-    b[4 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-    b[4 * j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-    b[4 * j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-  }
-  // Column 4L + c gathers lane L of b[c], b[4 + c], b[8 + c], b[12 + c].
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    __m512 e0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
-    __m512 e1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
-    __m512 f0 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
-    __m512 f1 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(e0, f0, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(e0, f0, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(e1, f1, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(e1, f1, 0xDD);
-  }
-}
-
 /// dst[k * dstWidth + i] = src[i * srcStride + k] (zero for i >= width),
 /// 16 x 16 blocks at a time. dstWidth <= 32.
 FTL_TARGET_AVX512 void transposePanelAvx512(const float *src, int64_t srcStride,
