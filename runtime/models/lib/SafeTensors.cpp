@@ -270,6 +270,10 @@ SafeTensorsFile::parseStorage(std::shared_ptr<Storage> storage,
       }
       continue;
     }
+    if (key.empty())
+      return makeError("the header of '" + path +
+                       "' has a tensor with an empty name; expected every "
+                       "tensor to be named");
     auto entry = parseEntry(key, kv.second, path, dataSize);
     if (!entry)
       return entry.takeError();

@@ -292,6 +292,10 @@ TEST(SafeTensors, RejectsEveryKindOfBrokenFile) {
       {"metadata value not a string",
        makeSafeTensors(R"({"__metadata__":{"format":1}})"),
        {"'__metadata__' entry 'format'", "must be a string, found a number"}},
+      {"empty tensor name",
+       makeSafeTensors(
+           R"({"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", f4),
+       {"has a tensor with an empty name"}},
       {"repeated tensor name",
        makeSafeTensors(
            R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
