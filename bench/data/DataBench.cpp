@@ -53,16 +53,33 @@ double now() {
   std::exit(1);
 }
 
-template <typename T> T check(llvm::Expected<T> v) {
+template <typename T>
+T check(llvm::Expected<T> v) {
   if (!v)
     die(llvm::toString(v.takeError()));
   return std::move(*v);
 }
 
-const char *kWords[] = {"the", "answer", "is", "compute", "sum", "of",
-                        "numbers", "caf\xC3\xA9", "\xE4\xB8\xAD\xE6\x96\x87",
-                        "model", "train", "data", "x", "quick", "brown",
-                        "fox", "\xF0\x9F\x98\x80", "jumps", "over", "lazy"};
+const char *kWords[] = {"the",
+                        "answer",
+                        "is",
+                        "compute",
+                        "sum",
+                        "of",
+                        "numbers",
+                        "caf\xC3\xA9",
+                        "\xE4\xB8\xAD\xE6\x96\x87",
+                        "model",
+                        "train",
+                        "data",
+                        "x",
+                        "quick",
+                        "brown",
+                        "fox",
+                        "\xF0\x9F\x98\x80",
+                        "jumps",
+                        "over",
+                        "lazy"};
 
 std::string sentence(Rng &rng, int words) {
   std::string s;
@@ -82,12 +99,12 @@ void writeCorpus(const std::string &path, int64_t bytes) {
   Rng rng(42);
   int64_t written = 0;
   for (int64_t i = 0; written < bytes; ++i) {
-    std::string line = "{\"id\":" + std::to_string(i) + ",\"prompt\":\"" +
-                       sentence(rng, 10 + rng.below(50)) +
-                       "\",\"response\":\"" + sentence(rng, 3 + rng.below(30)) +
-                       "\",\"meta\":{\"score\":" +
-                       std::to_string(rng.uniformDouble()) +
-                       ",\"tags\":[\"gen\",\"v1\"],\"ok\":true}}\n";
+    std::string line =
+        "{\"id\":" + std::to_string(i) + ",\"prompt\":\"" +
+        sentence(rng, 10 + rng.below(50)) + "\",\"response\":\"" +
+        sentence(rng, 3 + rng.below(30)) +
+        "\",\"meta\":{\"score\":" + std::to_string(rng.uniformDouble()) +
+        ",\"tags\":[\"gen\",\"v1\"],\"ok\":true}}\n";
     out << line;
     written += line.size();
   }

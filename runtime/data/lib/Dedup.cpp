@@ -164,11 +164,11 @@ public:
   DedupDataset(DatasetRef in, DedupOptions opts)
       : SelectDataset(std::move(in)), opts(std::move(opts)) {
     if (this->opts.method == DedupOptions::Method::MinHash)
-      bands = this->opts.verify
-                  ? chooseLshBands(this->opts.permutations,
-                                   this->opts.threshold, 0.05, 0.95)
-                  : chooseLshBands(this->opts.permutations,
-                                   this->opts.threshold);
+      bands =
+          this->opts.verify
+              ? chooseLshBands(this->opts.permutations, this->opts.threshold,
+                               0.05, 0.95)
+              : chooseLshBands(this->opts.permutations, this->opts.threshold);
   }
 
   void describe(llvm::raw_ostream &os, bool forKey) const override {

@@ -197,8 +197,9 @@ private:
       if (static_cast<unsigned char>(*p) >= 0x80 &&
           utf8Step(reinterpret_cast<const unsigned char *>(p),
                    reinterpret_cast<const unsigned char *>(end)) < 0)
-        return fail(p, "invalid UTF-8: " + describe(p) +
-                           " is not part of a valid character",
+        return fail(p,
+                    "invalid UTF-8: " + describe(p) +
+                        " is not part of a valid character",
                     true);
       return fail(p, "expected a JSON value, found " + describe(p));
     }
@@ -275,8 +276,8 @@ private:
     while (true) {
       skipWs();
       if (p == end || *p != '"')
-        return fail(p, "expected a string key in an object, found " +
-                           describe(p));
+        return fail(p,
+                    "expected a string key in an object, found " + describe(p));
       const char *keyStart = p;
       std::string key;
       if (!parseString(key))
@@ -299,8 +300,8 @@ private:
         return fail(keyStart, "duplicate key \"" + key + "\" in an object");
       skipWs();
       if (p == end || *p != ':')
-        return fail(p, "expected ':' after an object key, found " +
-                           describe(p));
+        return fail(p,
+                    "expected ':' after an object key, found " + describe(p));
       ++p;
       skipWs();
       if (p == end)
@@ -355,8 +356,22 @@ private:
     const char *open = p;
     ++p; // '"'
     while (true) {
-      // Copy the longest run of plain bytes at once.
+      // Copy the longest run of plain bytes at once; skip 8 plain bytes at a
+      // time (none of '"', '\\', < 0x20, >= 0x80).
       const char *run = p;
+      while (end - p >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        constexpr uint64_t ones = 0x0101010101010101ULL;
+        constexpr uint64_t highs = 0x8080808080808080ULL;
+        uint64_t quote = w ^ (ones * '"');
+        uint64_t slash = w ^ (ones * '\\');
+        uint64_t special = ((quote - ones) & ~quote) |
+                           ((slash - ones) & ~slash) | (w - ones * 0x20) | w;
+        if (special & highs)
+          break;
+        p += 8;
+      }
       while (p < end) {
         unsigned char c = *p;
         if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
@@ -440,19 +455,19 @@ private:
             }
           }
           if (!opts.replaceInvalidUtf8)
-            return fail(esc, "unpaired surrogate \\u" +
-                                 std::string(esc + 2, 4) +
-                                 " (expected a low surrogate \\uDC00-\\uDFFF "
-                                 "after it)",
+            return fail(esc,
+                        "unpaired surrogate \\u" + std::string(esc + 2, 4) +
+                            " (expected a low surrogate \\uDC00-\\uDFFF "
+                            "after it)",
                         true);
           out += kReplacement;
           break;
         }
         if (cp >= 0xDC00 && cp <= 0xDFFF) {
           if (!opts.replaceInvalidUtf8)
-            return fail(esc, "unpaired surrogate \\u" +
-                                 std::string(esc + 2, 4) +
-                                 " (a low surrogate needs a high one before it)",
+            return fail(esc,
+                        "unpaired surrogate \\u" + std::string(esc + 2, 4) +
+                            " (a low surrogate needs a high one before it)",
                         true);
           out += kReplacement;
           break;
@@ -511,8 +526,8 @@ private:
       if (q < end && (*q == '+' || *q == '-'))
         negExp = *q++ == '-';
       if (q == end || !(*q >= '0' && *q <= '9'))
-        return fail(q, "expected a digit in the exponent, found " +
-                           describe(q));
+        return fail(q,
+                    "expected a digit in the exponent, found " + describe(q));
       while (q < end && *q >= '0' && *q <= '9') {
         if (exponent < 100000000)
           exponent = exponent * 10 + (*q - '0');

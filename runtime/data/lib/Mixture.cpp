@@ -268,10 +268,10 @@ public:
       out = std::move(c.next);
       c.hasNext = false;
       c.chain->apply(out);
-      ctx.count("mixture: " + c.name + (opts.by == MixtureOptions::By::Tokens
-                                            ? " tokens"
-                                            : " examples"),
-                units);
+      ctx.count(
+          "mixture: " + c.name +
+              (opts.by == MixtureOptions::By::Tokens ? " tokens" : " examples"),
+          units);
       return true;
     }
     done = true;
@@ -427,8 +427,7 @@ ftl::rt::mixtureDataset(std::vector<MixtureComponent> parts,
       return makeError("mixture: component '" + p.name + "' has no data");
     if (!options.proportional && !(p.weight > 0 && std::isfinite(p.weight)))
       return makeError("mixture: component '" + p.name + "' has weight " +
-                       formatDouble(p.weight) +
-                       ", expected a positive number");
+                       formatDouble(p.weight) + ", expected a positive number");
   }
   if (options.cap < 0 || options.total < 0)
     return makeError("mixture: cap and total must be >= 0 (0 = no limit)");

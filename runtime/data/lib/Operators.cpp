@@ -259,8 +259,7 @@ ftl::rt::templateDataset(DatasetRef in, llvm::StringRef format,
           fields += (fields.empty() ? "" : ", ") + f;
         return makeError("template \"" + format + "\" uses field '" + p.text +
                          "', which the data does not have (fields: " +
-                         (fields.empty() ? std::string("none") : fields) +
-                         ")");
+                         (fields.empty() ? std::string("none") : fields) + ")");
       }
     }
   }
@@ -440,8 +439,8 @@ public:
     // Fisher-Yates.
     for (size_t i = order.size(); i > 1; --i)
       std::swap(order[i - 1], order[r.below(i)]);
-    return std::make_unique<PermutedIndexed>(std::move(*view),
-                                             std::move(order), "shuffle");
+    return std::make_unique<PermutedIndexed>(std::move(*view), std::move(order),
+                                             "shuffle");
   }
 
   std::optional<std::vector<std::string>> schema() const override {

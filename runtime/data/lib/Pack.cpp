@@ -115,9 +115,8 @@ private:
   void place(const Piece &p) {
     int32_t seg = static_cast<int32_t>(row.segments.size());
     int32_t start = static_cast<int32_t>(row.ids.size());
-    row.segments.push_back(PackedSegment{p.exampleIndex, start,
-                                         static_cast<int32_t>(p.ids.size()),
-                                         p.piece});
+    row.segments.push_back(PackedSegment{
+        p.exampleIndex, start, static_cast<int32_t>(p.ids.size()), p.piece});
     row.ids.insert(row.ids.end(), p.ids.begin(), p.ids.end());
     row.weights.insert(row.weights.end(), p.weights.begin(), p.weights.end());
     // Nothing precedes a segment's first token inside its segment.

@@ -154,8 +154,8 @@ Record::requireString(llvm::StringRef name) const {
   if (!v)
     return v.takeError();
   if (!(*v)->isString())
-    return recordError(*this, "field '" + name + "' is a " +
-                                  (*v)->kindName() + ", expected a string");
+    return recordError(*this, "field '" + name + "' is a " + (*v)->kindName() +
+                                  ", expected a string");
   return (*v)->getString();
 }
 

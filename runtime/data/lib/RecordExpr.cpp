@@ -43,8 +43,7 @@ RecordExpr RecordExpr::literal(Value value) {
 }
 
 RecordExpr RecordExpr::unary(Op op, RecordExpr operand) {
-  assert(op == Op::Not || op == Op::Neg || op == Op::Len ||
-         op == Op::NTokens);
+  assert(op == Op::Not || op == Op::Neg || op == Op::Len || op == Op::NTokens);
   auto n = std::make_shared<Node>();
   n->op = op;
   n->lhs = std::move(operand.node);
@@ -362,9 +361,11 @@ struct Evaluator {
       if (a->isInt() && b->isInt()) {
         int64_t r;
         bool overflow =
-            n.op == Op::Add   ? __builtin_add_overflow(a->getInt(), b->getInt(), &r)
-            : n.op == Op::Sub ? __builtin_sub_overflow(a->getInt(), b->getInt(), &r)
-                              : __builtin_mul_overflow(a->getInt(), b->getInt(), &r);
+            n.op == Op::Add
+                ? __builtin_add_overflow(a->getInt(), b->getInt(), &r)
+            : n.op == Op::Sub
+                ? __builtin_sub_overflow(a->getInt(), b->getInt(), &r)
+                : __builtin_mul_overflow(a->getInt(), b->getInt(), &r);
         if (!overflow)
           return Value(r);
       }
@@ -401,8 +402,7 @@ llvm::Expected<bool> RecordExpr::test(const Record &record,
   if (!v)
     return v.takeError();
   if (!v->isBool())
-    return recordError(record, "the condition " + str() +
-                                   " gave a " + v->kindName() +
-                                   ", expected a bool");
+    return recordError(record, "the condition " + str() + " gave a " +
+                                   v->kindName() + ", expected a bool");
   return v->getBool();
 }

@@ -54,7 +54,7 @@ static void describeMappingAndOptions(llvm::raw_ostream &os,
 namespace {
 
 struct JsonlConfig {
-  std::string path; // or the buffer's name
+  std::string path;                            // or the buffer's name
   std::shared_ptr<const std::string> contents; // null for a file
   JsonlOptions options;
   std::shared_ptr<const FieldMapping> mapping;
@@ -77,8 +77,7 @@ class JsonlLineParser {
 public:
   JsonlLineParser(const JsonlConfig &cfg, const DataContext &ctx)
       : cfg(cfg), ctx(ctx) {
-    popts.replaceInvalidUtf8 =
-        cfg.options.invalidUtf8 == InvalidUtf8::Replace;
+    popts.replaceInvalidUtf8 = cfg.options.invalidUtf8 == InvalidUtf8::Replace;
   }
 
   enum class Result { Record, Blank, Skipped };
@@ -107,10 +106,9 @@ public:
       return problem(err.invalidUtf8 ? "invalid UTF-8" : "invalid JSON", msg);
     }
     if (!v.isObject())
-      return problem("not an object",
-                     cfg.path + ":" + std::to_string(lineNo) +
-                         ": expected a JSON object, found a " +
-                         v.kindName().str());
+      return problem("not an object", cfg.path + ":" + std::to_string(lineNo) +
+                                          ": expected a JSON object, found a " +
+                                          v.kindName().str());
     out = Record(std::move(v.getObject()));
     out.setMapping(cfg.mapping);
     Provenance &p = out.provenance();
@@ -187,10 +185,10 @@ public:
         return makeError("'" + cfg->path +
                          "' has no records: it has only blank lines "
                          "(expected one JSON object per line)");
-      return makeError("'" + cfg->path + "' has no valid records: all " +
-                       std::to_string(parser.skipped) +
-                       " non-blank lines were skipped (first: " +
-                       parser.firstProblem + ")");
+      return makeError(
+          "'" + cfg->path + "' has no valid records: all " +
+          std::to_string(parser.skipped) +
+          " non-blank lines were skipped (first: " + parser.firstProblem + ")");
     }
     return false;
   }
@@ -274,8 +272,8 @@ public:
         return more.takeError();
       if (!*more)
         break;
-      lines.push_back(LineRef{scan.lastOffset, scan.lastLength,
-                              r.provenance().line});
+      lines.push_back(
+          LineRef{scan.lastOffset, scan.lastLength, r.provenance().line});
     }
     return std::make_unique<JsonlIndexed>(cfg, std::move(*src),
                                           std::move(lines), ctx);
@@ -344,7 +342,8 @@ llvm::Expected<DatasetRef> ftl::rt::jsonlDataset(llvm::StringRef path,
 llvm::Expected<DatasetRef> ftl::rt::jsonlBufferDataset(llvm::StringRef name,
                                                        std::string contents,
                                                        JsonlOptions options) {
-  return makeJsonl(name, std::make_shared<const std::string>(std::move(contents)),
+  return makeJsonl(name,
+                   std::make_shared<const std::string>(std::move(contents)),
                    std::move(options));
 }
 
@@ -375,12 +374,11 @@ ftl::rt::peekFieldNames(llvm::StringRef path) {
       return names;
     }
     if (firstProblem.empty())
-      firstProblem = path.str() + ":" + std::to_string(reader.lineNumber()) +
-                     ": " +
-                     (v.isObject() || err.message.size()
-                          ? err.message
-                          : "expected a JSON object, found a " +
-                                v.kindName().str());
+      firstProblem =
+          path.str() + ":" + std::to_string(reader.lineNumber()) + ": " +
+          (v.isObject() || err.message.size()
+               ? err.message
+               : "expected a JSON object, found a " + v.kindName().str());
   }
   if (firstProblem.empty())
     return makeError("'" + path +
@@ -439,15 +437,14 @@ llvm::Error makeTextRecord(const TextConfig &cfg, TextPiece &piece,
       std::string b = "0x";
       b += hex[byte >> 4];
       b += hex[byte & 15];
-      return makeError(cfg.path + ":" +
-                       std::to_string(piece.firstLine + k) + ":" +
-                       std::to_string(columnOf(text.substr(lineBegin),
-                                               bad - lineBegin)) +
-                       ": invalid UTF-8: byte " + b +
-                       " is not part of a valid character (byte offset " +
-                       std::to_string(fileOff) +
-                       " in the file; use invalid_utf8: replace to "
-                       "substitute U+FFFD)");
+      return makeError(
+          cfg.path + ":" + std::to_string(piece.firstLine + k) + ":" +
+          std::to_string(columnOf(text.substr(lineBegin), bad - lineBegin)) +
+          ": invalid UTF-8: byte " + b +
+          " is not part of a valid character (byte offset " +
+          std::to_string(fileOff) +
+          " in the file; use invalid_utf8: replace to "
+          "substitute U+FFFD)");
     }
     piece.text = repairUtf8(piece.text);
   }
@@ -578,8 +575,8 @@ public:
       return got.takeError();
     if (*got != bytes.size())
       return makeError("'" + cfg->path + "' changed while being read");
-    auto sub = memorySource(cfg->path,
-                            std::make_shared<const std::string>(std::move(bytes)));
+    auto sub = memorySource(
+        cfg->path, std::make_shared<const std::string>(std::move(bytes)));
     TextPieceReader reader(*cfg, sub, t.line, /*atFileStart=*/false);
     TextPiece piece;
     auto more = reader.next(piece);
@@ -631,8 +628,7 @@ public:
         break;
       refs.push_back(TextRef{scan.lastStart, scan.lastEnd, scan.lastLine});
     }
-    return std::make_unique<TextIndexed>(cfg, std::move(*src),
-                                         std::move(refs));
+    return std::make_unique<TextIndexed>(cfg, std::move(*src), std::move(refs));
   }
 
   std::optional<std::vector<std::string>> schema() const override {
@@ -693,8 +689,8 @@ DatasetRef ftl::rt::textDataset(llvm::StringRef path, TextOptions options) {
 DatasetRef ftl::rt::textBufferDataset(llvm::StringRef name,
                                       std::string contents,
                                       TextOptions options) {
-  return makeText(name, std::make_shared<const std::string>(std::move(contents)),
-                  options);
+  return makeText(
+      name, std::make_shared<const std::string>(std::move(contents)), options);
 }
 
 //===----------------------------------------------------------------------===//

@@ -133,7 +133,10 @@ public:
         flush();
     }
   }
-  template <typename T> void put(const T &v) { write(&v, sizeof(T)); }
+  template <typename T>
+  void put(const T &v) {
+    write(&v, sizeof(T));
+  }
   void align(size_t a) {
     static const char zeros[8] = {};
     size_t rem = offset() % a;
@@ -154,9 +157,9 @@ public:
 
 private:
   void flush() {
-    hash = mix64(hash ^ llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-                            reinterpret_cast<const uint8_t *>(buf.data()),
-                            buf.size())));
+    hash = mix64(
+        hash ^ llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
+                   reinterpret_cast<const uint8_t *>(buf.data()), buf.size())));
     os.write(buf.data(), buf.size());
     written += buf.size();
     buf.clear();
@@ -216,7 +219,8 @@ llvm::Expected<MappedCache> mapCache(llvm::StringRef path, uint32_t kind,
   if (h.kind != kind)
     return bad("holds " +
                llvm::Twine(h.kind == kKindRows ? "packed rows" : "examples") +
-               ", expected " + (kind == kKindRows ? "packed rows" : "examples"));
+               ", expected " +
+               (kind == kKindRows ? "packed rows" : "examples"));
   if (h.keyHash != hashTag(keyTag))
     return bad("written for another pipeline (key mismatch)");
   std::memcpy(&m.footer, m.data() + size - kFooterSize, kFooterSize);
@@ -225,8 +229,8 @@ llvm::Expected<MappedCache> mapCache(llvm::StringRef path, uint32_t kind,
     return bad("truncated or incomplete (bad footer)");
   if (f.footerOffset != size - kFooterSize)
     return bad("truncated (footer says " + llvm::Twine(f.footerOffset) +
-               " bytes of data, file has " +
-               llvm::Twine(size - kFooterSize) + ")");
+               " bytes of data, file has " + llvm::Twine(size - kFooterSize) +
+               ")");
   if (!(kHeaderSize <= f.indexOffset && f.indexOffset <= f.extraOffset &&
         f.extraOffset <= f.footerOffset && f.indexOffset % 8 == 0 &&
         f.extraOffset % 8 == 0))
@@ -294,10 +298,9 @@ public:
     out.positions.assign(s, 0);
     for (uint32_t k = 0; k < e.segCount; ++k) {
       SegmentEntry se;
-      std::memcpy(&se,
-                  m.data() + m.footer.extraOffset +
-                      (e.segBegin + k) * sizeof(se),
-                  sizeof(se));
+      std::memcpy(
+          &se, m.data() + m.footer.extraOffset + (e.segBegin + k) * sizeof(se),
+          sizeof(se));
       out.segments.push_back(
           PackedSegment{se.exampleIndex, se.start, se.length, se.piece});
       for (int32_t i = 0; i < se.length; ++i) {
@@ -409,8 +412,8 @@ llvm::Error ftl::rt::writeRowCache(llvm::StringRef path, llvm::StringRef keyTag,
       w.write(row.ids.data(), 4 * s);
       w.write(row.weights.data(), 4 * s);
       for (const PackedSegment &seg : row.segments)
-        segments.push_back(
-            SegmentEntry{seg.exampleIndex, seg.start, seg.length, seg.piece, 0});
+        segments.push_back(SegmentEntry{seg.exampleIndex, seg.start, seg.length,
+                                        seg.piece, 0});
       entries.push_back(e);
     }
     w.align(8);
@@ -450,8 +453,7 @@ ftl::rt::openExampleCache(llvm::StringRef path, llvm::StringRef keyTag) {
     p += 4;
     if (p + len > f.footerOffset)
       return bad("source name table is truncated");
-    sources.push_back(
-        std::make_shared<const std::string>(m->data() + p, len));
+    sources.push_back(std::make_shared<const std::string>(m->data() + p, len));
     p += len;
   }
   for (uint64_t i = 0; i < f.count; ++i) {
@@ -460,7 +462,8 @@ ftl::rt::openExampleCache(llvm::StringRef path, llvm::StringRef keyTag) {
     if (e.offset < kHeaderSize || e.offset % 4 != 0 ||
         e.offset + 8 * uint64_t(e.length) > f.indexOffset)
       return bad("example " + llvm::Twine(i) + " points outside the data");
-    if (e.part > 2 || (e.sourceId != UINT32_MAX && e.sourceId >= sources.size()))
+    if (e.part > 2 ||
+        (e.sourceId != UINT32_MAX && e.sourceId >= sources.size()))
       return bad("example " + llvm::Twine(i) + " has an invalid entry");
   }
   return std::make_unique<CachedExampleStream>(std::move(*m),

@@ -205,8 +205,8 @@ struct Tokenization {
                                   "' must be an object with string 'role' "
                                   "and 'content', found " +
                                   m.toJson());
-      out.push_back(ChatMessage{role->getString().str(),
-                                content->getString().str()});
+      out.push_back(
+          ChatMessage{role->getString().str(), content->getString().str()});
       ++i;
     }
     if (out.empty())
@@ -359,8 +359,8 @@ struct Tokenization {
     notes.truncated = truncated;
     for (size_t k = 0; k < seqs.size(); ++k) {
       TokenizedExample ex;
-      ex.promptLength = static_cast<int32_t>(
-          std::min(seqs[k].promptEnd, seqs[k].ids.size()));
+      ex.promptLength =
+          static_cast<int32_t>(std::min(seqs[k].promptEnd, seqs[k].ids.size()));
       if (opts.mode == Mode::Text || opts.mode == Mode::Messages)
         ex.promptLength = 0;
       ex.ids = std::move(seqs[k].ids);

@@ -323,8 +323,9 @@ static void writeJsonImpl(llvm::raw_ostream &os, const Value &v,
     for (const Member &m : v.getObject())
       members.push_back(&m);
     if (canonical)
-      std::sort(members.begin(), members.end(),
-                [](const Member *a, const Member *b) { return a->name < b->name; });
+      std::sort(
+          members.begin(), members.end(),
+          [](const Member *a, const Member *b) { return a->name < b->name; });
     os << '{';
     bool first = true;
     for (const Member *m : members) {

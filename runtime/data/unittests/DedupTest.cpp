@@ -232,10 +232,10 @@ TEST(Dedup, MinHashRemovesNearDuplicatesKeepsOthers) {
   ASSERT_GT(moderate, 30);
   std::vector<Record> rs;
   for (size_t i = 0; i < docs.size(); ++i)
-    rs.push_back(Record({Member{"text", Value(docs[i])},
-                         Member{"kind", Value(kinds[i])}}));
-  auto d = must(dedupDataset(recordsDataset("m", rs),
-                             minhash(".text", 5, 0.8)));
+    rs.push_back(Record(
+        {Member{"text", Value(docs[i])}, Member{"kind", Value(kinds[i])}}));
+  auto d =
+      must(dedupDataset(recordsDataset("m", rs), minhash(".text", 5, 0.8)));
   DataContext ctx;
   ctx.seed = 9;
   auto out = readRecords(d, ctx);
@@ -274,8 +274,7 @@ TEST(Dedup, Errors) {
   EXPECT_EQ(errorOf(dedupDataset(d, minhash("text", 5, 1.5))),
             "dedup: threshold 1.5 is outside (0, 1], expected e.g. 0.8");
   auto numbersOnly = recordsDataset("m", {Record({Member{"text", Value(3)}})});
-  EXPECT_EQ(errorOf(readAll(*must(dedupDataset(numbersOnly,
-                                                minhash("text", 5, 0.8))),
-                            {})),
+  EXPECT_EQ(errorOf(readAll(
+                *must(dedupDataset(numbersOnly, minhash("text", 5, 0.8))), {})),
             "m#1: field 'text' is a number, expected a string");
 }

@@ -105,8 +105,7 @@ TEST(Json, MatchesPythonOnFixtureCases) {
 
 TEST(Json, SurrogatePairsAndEscapes) {
   Value v = parseOk(R"({"s":"\ud83d\ude00\u00e9\n\t\"\\\/"})");
-  EXPECT_EQ(v.find("s")->getString(),
-            "\xF0\x9F\x98\x80\xC3\xA9\n\t\"\\/");
+  EXPECT_EQ(v.find("s")->getString(), "\xF0\x9F\x98\x80\xC3\xA9\n\t\"\\/");
 }
 
 TEST(Json, IntegersAndDoubles) {
@@ -141,16 +140,18 @@ TEST(Json, ErrorsSayWhatAndWhere) {
       {"{\"a\":-}", 6, "expected a digit in a number, found '}'"},
       {"{\"a\":1e}", 7, "expected a digit in the exponent, found '}'"},
       {"{\"a\":\"x}", 5, "unterminated string"},
-      {"{\"a\":\"x\ty\"}", 7, "control character byte 0x09 must be escaped "
-                              "inside a string"},
+      {"{\"a\":\"x\ty\"}", 7,
+       "control character byte 0x09 must be escaped "
+       "inside a string"},
       {"{\"a\":\"\\q\"}", 6, "invalid escape '\\q' in a string"},
       {"{\"a\":\"\\u12g4\"}", 10, "expected 4 hex digits after \\u, found 'g'"},
       {"{\"a\":tru}", 5, "expected a JSON value, found 'tru'"},
       {"{\"a\":NaN}", 5, "expected a JSON value, found 'N'"},
       {"{\"a\":1} x", 8, "unexpected 'x' after the JSON value"},
       {"{\"a\":1,\"a\":2}", 7, "duplicate key \"a\" in an object"},
-      {"{\"a\":1e999}", 5, "number '1e999' is out of range for a 64-bit "
-                           "float"},
+      {"{\"a\":1e999}", 5,
+       "number '1e999' is out of range for a 64-bit "
+       "float"},
   };
   for (const Case &c : cases) {
     JsonParseError e = parseBad(c.text);
@@ -211,8 +212,8 @@ TEST(Utf8, MatchesPythonCodec) {
     std::string json = "\"" + in + "\"";
     bool hasQuoteOrCtl = false;
     for (char ch : in)
-      hasQuoteOrCtl |= ch == '"' || ch == '\\' ||
-                       static_cast<unsigned char>(ch) < 0x20;
+      hasQuoteOrCtl |=
+          ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
     if (hasQuoteOrCtl)
       continue;
     Value v;
@@ -238,9 +239,9 @@ TEST(Json, AgreesWithLlvmJsonOnRandomDocuments) {
     case 2: {
       std::string s;
       for (uint64_t i = 0, n = rng.below(10); i < n; ++i) {
-        static const char *pieces[] = {"a", "Z", " ", "\"", "\\", "\n",
-                                       "\x01", "\xC3\xA9", "\xE4\xB8\xAD",
-                                       "\xF0\x9F\x98\x80"};
+        static const char *pieces[] = {
+            "a",  "Z",    " ",        "\"",           "\\",
+            "\n", "\x01", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80"};
         s += pieces[rng.below(10)];
       }
       return llvm::json::Value(s);

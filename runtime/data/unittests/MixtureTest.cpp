@@ -41,11 +41,11 @@ std::map<std::string, int64_t> tally(const std::vector<Record> &rs,
 } // namespace
 
 TEST(Mixture, ProportionsByExamples) {
-  auto mix = must(mixtureDataset({{"code", source("c", 10000), 0.6},
-                                  {"math", source("m", 10000), 0.3},
-                                  {"general", source("g", 10000), 0.1}},
-                                 MixtureOptions{MixtureOptions::By::Examples,
-                                                0, 5000}));
+  auto mix = must(
+      mixtureDataset({{"code", source("c", 10000), 0.6},
+                      {"math", source("m", 10000), 0.3},
+                      {"general", source("g", 10000), 0.1}},
+                     MixtureOptions{MixtureOptions::By::Examples, 0, 5000}));
   auto rs = readRecords(mix);
   ASSERT_EQ(rs.size(), 5000u);
   auto t = tally(rs, false);
@@ -94,8 +94,7 @@ TEST(Mixture, ProportionsByTokensAndCaps) {
   EXPECT_LE(t["b"], 3000);
   EXPECT_GT(t["b"], 3000 - 10);
   EXPECT_LE(t["a"], 3000);
-  EXPECT_EQ(stats.get("mixture: a capped") + stats.get("mixture: b capped"),
-            2);
+  EXPECT_EQ(stats.get("mixture: a capped") + stats.get("mixture: b capped"), 2);
   EXPECT_EQ(stats.get("mixture: b tokens"), t["b"]);
 }
 
@@ -130,10 +129,10 @@ TEST(Mixture, ProportionalToCappedSizes) {
 }
 
 TEST(Mixture, DeterministicTieBreakFromSeed) {
-  auto mix = must(mixtureDataset(
-      {{"p", source("p", 50), 1}, {"q", source("q", 50), 1},
-       {"r", source("r", 50), 1}},
-      {}));
+  auto mix = must(mixtureDataset({{"p", source("p", 50), 1},
+                                  {"q", source("q", 50), 1},
+                                  {"r", source("r", 50), 1}},
+                                 {}));
   DataContext a, b;
   a.seed = 1;
   b.seed = 1;
@@ -153,9 +152,8 @@ TEST(Mixture, Errors) {
   EXPECT_EQ(errorOf(mixtureDataset({}, {})),
             "mixture: expected at least one named dataset, such as "
             "mixture(code: 0.6, math: 0.4)");
-  EXPECT_EQ(errorOf(mixtureDataset({{"a", source("a", 1), 1},
-                                    {"a", source("a", 1), 1}},
-                                   {})),
+  EXPECT_EQ(errorOf(mixtureDataset(
+                {{"a", source("a", 1), 1}, {"a", source("a", 1), 1}}, {})),
             "mixture: component 'a' is named twice");
   EXPECT_EQ(errorOf(mixtureDataset({{"a", source("a", 1), -1}}, {})),
             "mixture: component 'a' has weight -1, expected a positive "
@@ -172,15 +170,14 @@ TEST(Chunk, AcrossRecordsWithEos) {
   CharTokenizer tok;
   DataContext ctx;
   ctx.tokenizer = &tok;
-  auto d = must(chunkDataset(
-      textBufferDataset("c.txt", "abcde\nfg\nhijklmn\n"), ChunkOptions{4}));
+  auto d = must(chunkDataset(textBufferDataset("c.txt", "abcde\nfg\nhijklmn\n"),
+                             ChunkOptions{4}));
   auto rs = readRecords(d, ctx);
   // Stream: a b c d e <eos> f g <eos> h i j k l m n  (16 tokens)
-  std::vector<std::vector<int32_t>> expected = {
-      charIds("abcd"),
-      {3 + 'e', 2, 3 + 'f', 3 + 'g'},
-      {2, 3 + 'h', 3 + 'i', 3 + 'j'},
-      charIds("klmn")};
+  std::vector<std::vector<int32_t>> expected = {charIds("abcd"),
+                                                {3 + 'e', 2, 3 + 'f', 3 + 'g'},
+                                                {2, 3 + 'h', 3 + 'i', 3 + 'j'},
+                                                charIds("klmn")};
   ASSERT_EQ(rs.size(), expected.size());
   for (size_t i = 0; i < rs.size(); ++i) {
     std::vector<int32_t> ids;
@@ -214,7 +211,8 @@ TEST(Chunk, PerRecordAndDropRemainder) {
   EXPECT_EQ(errorOf(chunkDataset(textRecords({"a"}), ChunkOptions{0})),
             "chunk: the chunk size must be a positive number of tokens, "
             "found 0");
-  EXPECT_EQ(errorOf(must(chunkDataset(textRecords({"a"}), ChunkOptions{2}))
-                        ->open({})),
-            "chunk(2) needs the pipeline's tokenizer, but none was given");
+  EXPECT_EQ(
+      errorOf(
+          must(chunkDataset(textRecords({"a"}), ChunkOptions{2}))->open({})),
+      "chunk(2) needs the pipeline's tokenizer, but none was given");
 }

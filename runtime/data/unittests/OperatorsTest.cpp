@@ -46,8 +46,7 @@ TEST(Filter, KeepsMatchingAndCountsDrops) {
   auto pred = must(RecordExpr::match(RecordExpr::field("text"), "^-?[0-9]+$"));
   DataStats stats;
   auto rs = readRecords(filterDataset(d, pred), seeded(0, &stats));
-  EXPECT_EQ(column(rs, "text"),
-            (std::vector<std::string>{"12", "-7", "100"}));
+  EXPECT_EQ(column(rs, "text"), (std::vector<std::string>{"12", "-7", "100"}));
   EXPECT_EQ(stats.get("filter: dropped"), 3);
   EXPECT_EQ(rs[1].provenance().chainString(), "records > filter");
   EXPECT_EQ(rs[1].provenance().where(), "mem#3");
@@ -84,8 +83,9 @@ TEST(Template, RendersFieldsAndBraces) {
   // The template output can feed an alias of the same name.
   JsonlOptions o;
   o.mapping.push_back(FieldAlias{"text", {"question"}});
-  d = must(jsonlBufferDataset("t.jsonl", R"({"question":"q"})"
-                                         "\n",
+  d = must(jsonlBufferDataset("t.jsonl",
+                              R"({"question":"q"})"
+                              "\n",
                               o));
   rs = readRecords(must(templateDataset(d, "<{question}>", "text")));
   EXPECT_EQ(rs[0].get("text")->getString(), "<q>");
@@ -101,10 +101,10 @@ TEST(Template, UnknownFieldAtConstructionOrPerRecord) {
   EXPECT_EQ(*ok->schema(), (std::vector<std::string>{"text", "out"}));
   // An explicit schema (e.g. from peekFieldNames).
   auto d = must(jsonlBufferDataset("x.jsonl", "{\"q\":1}\n{\"z\":1}\n"));
-  EXPECT_EQ(errorOf(templateDataset(d, "{a}", "t",
-                                    std::vector<std::string>{"q"})),
-            "template \"{a}\" uses field 'a', which the data does not have "
-            "(fields: q)");
+  EXPECT_EQ(
+      errorOf(templateDataset(d, "{a}", "t", std::vector<std::string>{"q"})),
+      "template \"{a}\" uses field 'a', which the data does not have "
+      "(fields: q)");
   // Unknown schema: per record.
   auto t = must(templateDataset(d, "{q}", "t"));
   EXPECT_EQ(errorOf(readAll(*t, {})),
@@ -248,10 +248,9 @@ TEST(Split, StableFromSeedAndSameOverStreamingOrIndexedInput) {
   auto a = column(readRecords(parts[0].second, seeded(5)), "i");
   EXPECT_EQ(a, column(readRecords(parts[0].second, seeded(5)), "i"));
   EXPECT_NE(a, column(readRecords(parts[0].second, seeded(6)), "i"));
-  EXPECT_EQ(readRecords(parts[0].second, seeded(5))[0]
-                .provenance()
-                .chainString(),
-            "jsonl > split:eval");
+  EXPECT_EQ(
+      readRecords(parts[0].second, seeded(5))[0].provenance().chainString(),
+      "jsonl > split:eval");
   auto idx = must(parts[0].second->openIndexed(seeded(5)));
   ASSERT_TRUE(idx);
   EXPECT_EQ(idx->size(), 20u);

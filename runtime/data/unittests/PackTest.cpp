@@ -29,8 +29,8 @@ std::vector<PackedRow> pack(std::vector<TokenizedExample> exs, int64_t seqLen,
   PackOptions o;
   o.seqLen = seqLen;
   o.padId = 9;
-  auto rows = must(packExamples(examplesStream(std::move(exs)), o, nullptr,
-                                stats));
+  auto rows =
+      must(packExamples(examplesStream(std::move(exs)), o, nullptr, stats));
   std::vector<PackedRow> out;
   PackedRow r;
   while (must(rows->next(r)))
@@ -40,8 +40,8 @@ std::vector<PackedRow> pack(std::vector<TokenizedExample> exs, int64_t seqLen,
 
 std::vector<Batch> batches(std::vector<TokenizedExample> exs, BatchOptions o,
                            DataStats *stats = nullptr) {
-  auto s = must(batchExamples(examplesStream(std::move(exs)), o, nullptr,
-                              stats));
+  auto s =
+      must(batchExamples(examplesStream(std::move(exs)), o, nullptr, stats));
   std::vector<Batch> out;
   Batch b;
   while (must(s->next(b)))
@@ -55,8 +55,7 @@ TEST(Pack, HandWorkedExample) {
   // Lengths 3, 2, 4, 7 into rows of 5: [0 0 0 1 1] [2 2 2 2 pad]
   // [3 3 3 3 3] [3 3 pad pad pad] (example 3 split 5 + 2).
   DataStats stats;
-  auto rows = pack({example(0, 3), example(1, 2), example(2, 4),
-                    example(3, 7)},
+  auto rows = pack({example(0, 3), example(1, 2), example(2, 4), example(3, 7)},
                    5, &stats);
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[0].ids, (std::vector<int32_t>{0, 1, 2, 1000, 1001}));
@@ -66,8 +65,7 @@ TEST(Pack, HandWorkedExample) {
   EXPECT_EQ(rows[1].ids, (std::vector<int32_t>{2000, 2001, 2002, 2003, 9}));
   EXPECT_EQ(rows[1].segmentIds, (std::vector<int32_t>{0, 0, 0, 0, -1}));
   EXPECT_EQ(rows[1].weights, (std::vector<float>{0, 1, 1, 0, 0}));
-  EXPECT_EQ(rows[2].ids,
-            (std::vector<int32_t>{3000, 3001, 3002, 3003, 3004}));
+  EXPECT_EQ(rows[2].ids, (std::vector<int32_t>{3000, 3001, 3002, 3003, 3004}));
   EXPECT_EQ(rows[3].ids, (std::vector<int32_t>{3005, 3006, 9, 9, 9}));
   // A continuation piece starts its own segment: weight 0 (token 5 of
   // example 3 had weight 1), position 0.
@@ -95,8 +93,7 @@ TEST(Pack, RandomExamplesAgainstReference) {
     std::vector<std::vector<std::pair<int64_t, int>>> ref(1);
     int64_t used = 0;
     for (const auto &ex : exs)
-      for (int64_t start = 0; start < (int64_t)ex.ids.size();
-           start += seqLen) {
+      for (int64_t start = 0; start < (int64_t)ex.ids.size(); start += seqLen) {
         int64_t len = std::min<int64_t>(seqLen, ex.ids.size() - start);
         if (used + len > seqLen) {
           ref.emplace_back();
@@ -180,8 +177,7 @@ TEST(Batch, PadToLongestOrSeqLen) {
             (std::vector<int32_t>{0, 0, 0, -1, -1, 0, 0, 0, 0, 0}));
   EXPECT_EQ(bs[0].positions,
             (std::vector<int32_t>{0, 1, 2, 0, 0, 0, 1, 2, 3, 4}));
-  EXPECT_EQ(bs[0].weights,
-            (std::vector<float>{0, 1, 1, 0, 0, 0, 1, 1, 0, 1}));
+  EXPECT_EQ(bs[0].weights, (std::vector<float>{0, 1, 1, 0, 0, 0, 1, 1, 0, 1}));
   EXPECT_EQ(bs[0].lengths, (std::vector<int32_t>{3, 5}));
   EXPECT_EQ(bs[1].rows, 1);
   EXPECT_EQ(bs[1].seqLen, 2);
@@ -190,8 +186,8 @@ TEST(Batch, PadToLongestOrSeqLen) {
   DataStats stats;
   bs = batches({example(0, 3), example(1, 5)}, o, &stats);
   EXPECT_EQ(bs[0].seqLen, 4);
-  EXPECT_EQ(bs[0].ids, (std::vector<int32_t>{0, 1, 2, 7, 1000, 1001, 1002,
-                                             1003}));
+  EXPECT_EQ(bs[0].ids,
+            (std::vector<int32_t>{0, 1, 2, 7, 1000, 1001, 1002, 1003}));
   EXPECT_EQ(stats.get("batch: truncated"), 1);
   o.dropLast = true;
   o.pad = BatchOptions::Pad::Longest;

@@ -24,10 +24,10 @@ JsonlOptions mapping(std::vector<std::pair<std::string, std::string>> m,
 
 TEST(Jsonl, FieldsAliasesAndProvenance) {
   TempDir dir;
-  std::string p = dir.write("x.jsonl",
-                            "{\"question\":\"1+1\",\"answer\":\"2\",\"id\":7}\n"
-                            "\n"
-                            "{\"question\":\"2+2\",\"answer\":\"4\",\"id\":8}\n");
+  std::string p = dir.write(
+      "x.jsonl", "{\"question\":\"1+1\",\"answer\":\"2\",\"id\":7}\n"
+                 "\n"
+                 "{\"question\":\"2+2\",\"answer\":\"4\",\"id\":8}\n");
   auto d = must(jsonlDataset(
       p, mapping({{"prompt", ".question"}, {"response", "answer"}})));
   auto rs = readRecords(d);
@@ -46,11 +46,10 @@ TEST(Jsonl, FieldsAliasesAndProvenance) {
 }
 
 TEST(Jsonl, NestedMappingAndAliasPrecedence) {
-  auto d = must(jsonlBufferDataset(
-      "mem.jsonl",
-      R"({"prompt":"raw","meta":{"q":"nested"}})"
-      "\n",
-      mapping({{"prompt", ".meta.q"}})));
+  auto d = must(jsonlBufferDataset("mem.jsonl",
+                                   R"({"prompt":"raw","meta":{"q":"nested"}})"
+                                   "\n",
+                                   mapping({{"prompt", ".meta.q"}})));
   auto rs = readRecords(d);
   ASSERT_EQ(rs.size(), 1u);
   // The mapping wins over a raw field of the same name.
@@ -68,8 +67,8 @@ TEST(Jsonl, CrlfBomAndWhitespace) {
 }
 
 TEST(Jsonl, MalformedLineIsFileLineColError) {
-  auto d = must(jsonlBufferDataset("data/x.jsonl",
-                                   "{\"a\":1}\n{\"a\":[1,2}\n"));
+  auto d =
+      must(jsonlBufferDataset("data/x.jsonl", "{\"a\":1}\n{\"a\":[1,2}\n"));
   EXPECT_EQ(errorOf(readAll(*d, {})),
             "data/x.jsonl:2:10: expected ',' or ']' in a list, found '}'");
   // Columns count characters, not bytes.
@@ -87,8 +86,8 @@ TEST(Jsonl, MissingFieldNamesFieldAndRecord) {
             "data/x.jsonl:2: record has no field 'answer' (mapped to "
             "'response'; fields: question, id; aliases: response = .answer)");
   // Without a mapping, filters report the plain form.
-  d = must(jsonlBufferDataset("data/x.jsonl",
-                              "{\"question\":\"q\",\"id\":3}\n"));
+  d = must(
+      jsonlBufferDataset("data/x.jsonl", "{\"question\":\"q\",\"id\":3}\n"));
   auto rs = readRecords(d);
   EXPECT_EQ(errorOf(rs[0].require("answer")),
             "data/x.jsonl:1: record has no field 'answer' (fields: "
@@ -166,8 +165,8 @@ TEST(Jsonl, FileErrorsAreSpecific) {
             "'" + dir.file("b.jsonl") +
                 "' has no records: it has only blank lines (expected one "
                 "JSON object per line)");
-  auto allBad = must(
-      jsonlDataset(dir.write("bad.jsonl", "x\ny\n"), mapping({}, OnError::Skip)));
+  auto allBad = must(jsonlDataset(dir.write("bad.jsonl", "x\ny\n"),
+                                  mapping({}, OnError::Skip)));
   EXPECT_EQ(errorOf(readAll(*allBad, {})),
             "'" + dir.file("bad.jsonl") +
                 "' has no valid records: all 2 non-blank lines were skipped "
@@ -205,8 +204,8 @@ TEST(Jsonl, IndexedAccessMatchesStream) {
   for (int i = 0; i < 50; ++i)
     text += (i % 7 == 3 ? std::string("oops\n") : std::string()) +
             "{\"i\":" + std::to_string(i) + "}\n";
-  auto d = must(jsonlDataset(dir.write("i.jsonl", text),
-                             mapping({}, OnError::Skip)));
+  auto d = must(
+      jsonlDataset(dir.write("i.jsonl", text), mapping({}, OnError::Skip)));
   auto seq = readRecords(d);
   auto view = must(d->openIndexed({}));
   ASSERT_TRUE(view);
@@ -243,9 +242,9 @@ TEST(Text, SplitModes) {
   TextOptions para;
   para.split = TextSplit::Paragraph;
   auto paras = readRecords(textBufferDataset("t.txt", text, para));
-  EXPECT_EQ(column(paras, "text"),
-            (std::vector<std::string>{"first line\nsecond",
-                                      "third para\n  more"}));
+  EXPECT_EQ(
+      column(paras, "text"),
+      (std::vector<std::string>{"first line\nsecond", "third para\n  more"}));
   EXPECT_EQ(paras[1].provenance().line, 5);
   TextOptions file;
   file.split = TextSplit::File;

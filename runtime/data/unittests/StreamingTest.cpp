@@ -43,13 +43,12 @@ int64_t writeCorpus(const std::string &path, int64_t bytes) {
   for (int i = 0; i < 40; ++i)
     filler += "lorem ipsum ";
   while (written < bytes) {
-    std::string line = "{\"id\":" + std::to_string(n) +
-                       ",\"question\":\"what is " +
-                       std::to_string(rng.below(1000)) + " plus " +
-                       std::to_string(rng.below(1000)) + "? " +
-                       filler.substr(0, rng.below(filler.size())) +
-                       "\",\"answer\":\"" + std::to_string(rng.below(2000)) +
-                       "\"}\n";
+    std::string line =
+        "{\"id\":" + std::to_string(n) + ",\"question\":\"what is " +
+        std::to_string(rng.below(1000)) + " plus " +
+        std::to_string(rng.below(1000)) + "? " +
+        filler.substr(0, rng.below(filler.size())) + "\",\"answer\":\"" +
+        std::to_string(rng.below(2000)) + "\"}\n";
     out << line;
     written += line.size();
     ++n;
@@ -114,8 +113,8 @@ TEST_F(Streaming, TokenizeAndPackInBoundedMemory) {
   EXPECT_EQ(stats.get("pack: rows"), n);
   EXPECT_GT(tokens, kBytes / 2);
   // The file is 96 MiB; the pipeline holds a few batches of records.
-  EXPECT_LT(growth, 24ll << 20) << "peak RSS grew by " << (growth >> 20)
-                                << " MiB";
+  EXPECT_LT(growth, 24ll << 20)
+      << "peak RSS grew by " << (growth >> 20) << " MiB";
 }
 
 TEST_F(Streaming, ShuffleKeepsOffsetsNotRecords) {

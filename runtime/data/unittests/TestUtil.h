@@ -26,8 +26,8 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace ftl::rt::test {
@@ -114,7 +114,8 @@ private:
 };
 
 /// The error text of an Expected/Error that must have failed.
-template <typename T> std::string errorOf(llvm::Expected<T> v) {
+template <typename T>
+std::string errorOf(llvm::Expected<T> v) {
   if (v) {
     ADD_FAILURE() << "expected an error";
     return "";
@@ -130,7 +131,8 @@ inline std::string errorOf(llvm::Error e) {
 }
 
 /// Unwraps an Expected that must hold a value.
-template <typename T> T must(llvm::Expected<T> v) {
+template <typename T>
+T must(llvm::Expected<T> v) {
   if (!v) {
     std::string msg = llvm::toString(v.takeError());
     ADD_FAILURE() << msg;

@@ -110,11 +110,11 @@ TEST(TokenCache, PackedRowsHit) {
   auto direct = drain(**packExamples(
       must(tokenizeDataset(data, tok, promptResponse(), {})), p, &tok));
   CacheOutcome out;
-  auto first = drain(*must(
-      cache.packedRows(data, tok, promptResponse(), p, {}, &out)));
+  auto first =
+      drain(*must(cache.packedRows(data, tok, promptResponse(), p, {}, &out)));
   EXPECT_EQ(out.kind, CacheOutcome::Kind::Miss);
-  auto second = drain(*must(
-      cache.packedRows(data, tok, promptResponse(), p, {}, &out)));
+  auto second =
+      drain(*must(cache.packedRows(data, tok, promptResponse(), p, {}, &out)));
   EXPECT_EQ(out.kind, CacheOutcome::Kind::Hit);
   ASSERT_EQ(second.size(), direct.size());
   ASSERT_EQ(first.size(), direct.size());
@@ -163,7 +163,9 @@ TEST(TokenCache, CorruptFilesAreDetectedAndRebuilt) {
   expectSame(again, good);
 
   // Something else under the name.
-  { std::ofstream(path, std::ios::binary) << std::string(500, 'x'); }
+  {
+    std::ofstream(path, std::ios::binary) << std::string(500, 'x');
+  }
   again = drain(*must(cache.examples(data, tok, o, {}, &out)));
   EXPECT_EQ(out.kind, CacheOutcome::Kind::Rebuilt);
   EXPECT_EQ(out.reason, "token cache '" + path +
@@ -214,8 +216,8 @@ TEST(TokenCache, KeyFollowsContentsTokenizerAndOptions) {
 TEST(TokenCache, FailedBuildLeavesNoFile) {
   TempDir dir;
   CharTokenizer tok;
-  auto data = must(jsonlDataset(
-      dir.write("bad.jsonl", corpus(5) + "{\"prompt\":1,\"response\":\"x\"}\n")));
+  auto data = must(jsonlDataset(dir.write(
+      "bad.jsonl", corpus(5) + "{\"prompt\":1,\"response\":\"x\"}\n")));
   auto cache = must(TokenCache::open(dir.file("cache")));
   EXPECT_EQ(errorOf(cache.examples(data, tok, promptResponse(), {})),
             dir.file("bad.jsonl") +

@@ -44,7 +44,8 @@ std::vector<int32_t> cat(std::initializer_list<std::vector<int32_t>> parts) {
   return out;
 }
 
-std::vector<float> weights(std::initializer_list<std::pair<size_t, float>> runs) {
+std::vector<float>
+weights(std::initializer_list<std::pair<size_t, float>> runs) {
   std::vector<float> out;
   for (auto [n, w] : runs)
     out.insert(out.end(), n, w);
@@ -228,7 +229,8 @@ TEST(Tokenize, MessagesMatchChatFixtureAndMaskAssistant) {
     if (c.find("add_generation_prompt")->getBool())
       continue;
     std::string tokName = c.find("tokenizer")->getString().str();
-    auto tok = must(loadHFTokenizer(fixture("tokenizers/" + tokName + ".json")));
+    auto tok =
+        must(loadHFTokenizer(fixture("tokenizers/" + tokName + ".json")));
     if (!tok)
       continue;
     std::string format = c.find("format")->getString().str();
@@ -268,8 +270,9 @@ TEST(Tokenize, MessagesErrors) {
   CharTokenizer tok;
   TokenizeOptions o;
   o.mode = Mode::Messages;
-  Record r({Member{"messages",
-                   Value::list({Value::object({Member{"role", Value("user")}})})}});
+  Record r(
+      {Member{"messages",
+              Value::list({Value::object({Member{"role", Value("user")}})})}});
   std::vector<TokenizedExample> out;
   EXPECT_EQ(errorOf(tokenizeRecord(r, tok, o, 0, out)),
             "record: message 0 of field 'messages' must be an object with "

@@ -51,9 +51,8 @@ public:
   /// Lowercase hex SHA-256 over the format version, data.describe(true), an
   /// xxh3-128 content hash of each data file, the tokenizer's fingerprint and
   /// `stage`. Errors: a data file that cannot be read.
-  static llvm::Expected<std::string> key(const Dataset &data,
-                                         const Tokenizer &tokenizer,
-                                         llvm::StringRef stage);
+  static llvm::Expected<std::string>
+  key(const Dataset &data, const Tokenizer &tokenizer, llvm::StringRef stage);
 
   /// Tokenized examples of `data`: from a valid cache file, else tokenized
   /// (with options.threads) into a new file that is then read back.
@@ -82,8 +81,8 @@ llvm::Error writeRowCache(llvm::StringRef path, llvm::StringRef keyTag,
 /// ...).
 llvm::Expected<std::unique_ptr<ExampleStream>>
 openExampleCache(llvm::StringRef path, llvm::StringRef keyTag);
-llvm::Expected<std::unique_ptr<RowStream>>
-openRowCache(llvm::StringRef path, llvm::StringRef keyTag);
+llvm::Expected<std::unique_ptr<RowStream>> openRowCache(llvm::StringRef path,
+                                                        llvm::StringRef keyTag);
 
 } // namespace ftl::rt
 

@@ -133,8 +133,7 @@ struct TokenizeNotes {
 /// Tokenizes one record (0, 1 or 2 examples appended to `out`). Errors name
 /// the record: missing fields, wrong types, ids outside the vocabulary.
 llvm::Error tokenizeRecord(const Record &record, const Tokenizer &tokenizer,
-                           const TokenizeOptions &options,
-                           int64_t exampleIndex,
+                           const TokenizeOptions &options, int64_t exampleIndex,
                            std::vector<TokenizedExample> &out,
                            TokenizeNotes *notes = nullptr);
 
