@@ -40,6 +40,10 @@ ftl::rt::parseFieldPath(llvm::StringRef text) {
     return llvm::createStringError(
         "field path '%s' is empty: expected a field name such as '.question'",
         text.str().c_str());
+  if (rest.ends_with("."))
+    return llvm::createStringError(
+        "field path '%s' ends with '.': expected a name after it",
+        text.str().c_str());
   while (!rest.empty()) {
     auto [key, tail] = rest.split('.');
     if (key.empty())
@@ -49,10 +53,6 @@ ftl::rt::parseFieldPath(llvm::StringRef text) {
           text.str().c_str());
     keys.push_back(key.str());
     rest = tail;
-    if (tail.empty() && rest.data() != text.end() && text.back() == '.')
-      return llvm::createStringError(
-          "field path '%s' ends with '.': expected a name after it",
-          text.str().c_str());
   }
   return keys;
 }

@@ -719,8 +719,7 @@ public:
 
   llvm::Expected<std::unique_ptr<RecordStream>>
   open(const DataContext &ctx) const override {
-    ctx.count("records read", records->size());
-    return std::make_unique<VectorStream>(*records);
+    return std::make_unique<Stream>(records, ctx);
   }
 
   llvm::Expected<std::unique_ptr<IndexedRecords>>
@@ -745,6 +744,25 @@ public:
   }
 
 private:
+  class Stream : public RecordStream {
+  public:
+    Stream(std::shared_ptr<const std::vector<Record>> records,
+           const DataContext &ctx)
+        : records(std::move(records)), ctx(ctx) {}
+    llvm::Expected<bool> next(Record &out) override {
+      if (pos >= records->size())
+        return false;
+      out = (*records)[pos++];
+      ctx.count("records read");
+      return true;
+    }
+
+  private:
+    std::shared_ptr<const std::vector<Record>> records;
+    DataContext ctx;
+    size_t pos = 0;
+  };
+
   std::string name;
   std::shared_ptr<const std::vector<Record>> records;
 };

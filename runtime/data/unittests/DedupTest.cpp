@@ -271,6 +271,10 @@ TEST(Dedup, Errors) {
             "dedup: minhash needs a text field, such as minhash(.question)");
   EXPECT_EQ(errorOf(dedupDataset(d, minhash("text", 0, 0.8))),
             "dedup: ngram must be at least 1, found 0");
+  auto bad = minhash("text", 5, 0.8);
+  bad.permutations = 0;
+  EXPECT_EQ(errorOf(dedupDataset(d, bad)),
+            "dedup: perm must be in 1..4096, found 0");
   EXPECT_EQ(errorOf(dedupDataset(d, minhash("text", 5, 1.5))),
             "dedup: threshold 1.5 is outside (0, 1], expected e.g. 0.8");
   auto numbersOnly = recordsDataset("m", {Record({Member{"text", Value(3)}})});

@@ -158,6 +158,14 @@ TEST(Mixture, Errors) {
   EXPECT_EQ(errorOf(mixtureDataset({{"a", source("a", 1), -1}}, {})),
             "mixture: component 'a' has weight -1, expected a positive "
             "number");
+  EXPECT_EQ(errorOf(mixtureDataset({{"", source("a", 1), 1}}, {})),
+            "mixture: a component has an empty name");
+  EXPECT_EQ(errorOf(mixtureDataset({{"a", nullptr, 1}}, {})),
+            "mixture: component 'a' has no data");
+  MixtureOptions neg;
+  neg.cap = -1;
+  EXPECT_EQ(errorOf(mixtureDataset({{"a", source("a", 1), 1}}, neg)),
+            "mixture: cap and total must be >= 0 (0 = no limit)");
   MixtureOptions o;
   o.by = MixtureOptions::By::Tokens;
   auto mix = must(mixtureDataset({{"a", source("a", 1), 1}}, o));
@@ -208,6 +216,10 @@ TEST(Chunk, PerRecordAndDropRemainder) {
   d = must(chunkDataset(textRecords({"abcde", "fg", "xyz"}), o));
   EXPECT_EQ(column(readRecords(d, ctx), "text"),
             (std::vector<std::string>{"abc", "xyz"}));
+  ChunkOptions noField{2};
+  noField.field = "";
+  EXPECT_EQ(errorOf(chunkDataset(textRecords({"a"}), noField)),
+            "chunk: the field name is empty");
   EXPECT_EQ(errorOf(chunkDataset(textRecords({"a"}), ChunkOptions{0})),
             "chunk: the chunk size must be a positive number of tokens, "
             "found 0");

@@ -289,6 +289,15 @@ TEST(Split, Errors) {
             "split: part 'train' clashes with the name of the rest");
   EXPECT_EQ(errorOf(splitDataset(d, {})),
             "split: expected at least one part, such as eval: 10%");
+  EXPECT_EQ(errorOf(splitDataset(d, {{"", 0.1}})),
+            "split: a part has an empty name");
+  EXPECT_EQ(errorOf(splitDataset(d, {{"eval", 0.1}}, "")),
+            "split: the name of the rest is empty");
+  std::vector<SplitPart> many;
+  for (int i = 0; i < 201; ++i)
+    many.push_back({"p" + std::to_string(i), 0.001});
+  EXPECT_EQ(errorOf(splitDataset(d, many)),
+            "split: at most 200 parts are supported, found 201");
 }
 
 TEST(Describe, CanonicalChain) {

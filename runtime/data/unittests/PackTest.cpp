@@ -151,6 +151,14 @@ TEST(Pack, Errors) {
   o.seqLen = 0;
   EXPECT_EQ(errorOf(packExamples(examplesStream({}), o)),
             "pack: seq_len must be a positive number of tokens, found 0");
+  o.seqLen = int64_t(1) << 40;
+  EXPECT_EQ(errorOf(packExamples(examplesStream({}), o)),
+            "pack: seq_len 1099511627776 is too large");
+  TokenizedExample odd = example(4, 3);
+  odd.weights.pop_back();
+  o.seqLen = 8;
+  rows = must(packExamples(examplesStream({odd}), o));
+  EXPECT_EQ(errorOf(rows->next(r)), "pack: record has 3 ids but 2 weights");
 }
 
 TEST(Pack, DefaultPadId) {
@@ -223,6 +231,16 @@ TEST(Batch, PreferencePairsStayTogether) {
             "one");
   EXPECT_EQ(errorOf(batchExamples(examplesStream({}), BatchOptions{0})),
             "batch: the batch size must be positive, found 0");
+  BatchOptions pad;
+  pad.pad = BatchOptions::Pad::SeqLen;
+  EXPECT_EQ(errorOf(batchExamples(examplesStream({}), pad)),
+            "batch: padding to seq_len needs a seq_len");
+  pad.seqLen = -3;
+  EXPECT_EQ(errorOf(batchExamples(examplesStream({}), pad)),
+            "batch: seq_len must be in 0..2^31-1 (0 = no limit), found -3");
+  s = must(batchExamples(examplesStream({pair(0)[1]}), o));
+  EXPECT_EQ(errorOf(s->next(b)),
+            "batch: record is a rejected response without its chosen one");
 }
 
 TEST(Batch, StackRows) {

@@ -182,6 +182,18 @@ TEST(Jsonl, MappingErrors) {
   EXPECT_EQ(errorOf(parseFieldPath(".a..b")),
             "field path '.a..b' has an empty component: expected names "
             "separated by single dots, such as '.meta.question'");
+  EXPECT_EQ(errorOf(parseFieldPath(".a.")),
+            "field path '.a.' ends with '.': expected a name after it");
+  EXPECT_EQ(must(parseFieldPath("meta.q")),
+            (std::vector<std::string>{"meta", "q"}));
+  JsonlOptions empty;
+  empty.mapping.push_back(FieldAlias{"", {"x"}});
+  EXPECT_EQ(errorOf(jsonlDataset("f.jsonl", empty)),
+            "jsonl 'f.jsonl': a field mapping has an empty name");
+  empty.mapping[0] = FieldAlias{"p", {}};
+  EXPECT_EQ(errorOf(jsonlDataset("f.jsonl", empty)),
+            "jsonl 'f.jsonl': the mapping of 'p' has an empty path, expected "
+            "e.g. '.question'");
   EXPECT_EQ(errorOf(parseFieldPath(".")),
             "field path '.' is empty: expected a field name such as "
             "'.question'");
@@ -215,6 +227,25 @@ TEST(Jsonl, IndexedAccessMatchesStream) {
     EXPECT_EQ(r.toObject(), seq[i].toObject());
     EXPECT_EQ(r.provenance().line, seq[i].provenance().line);
   }
+}
+
+TEST(Jsonl, FileChangedUnderRandomAccess) {
+  TempDir dir;
+  std::string p = dir.write("c.jsonl", "{\"a\":1}\n{\"a\":2}\n");
+  auto d = must(jsonlDataset(p));
+  auto view = must(d->openIndexed({}));
+  ASSERT_EQ(view->size(), 2u);
+  dir.write("c.jsonl", "{\"a\":1}\n");
+  EXPECT_EQ(errorOf(view->get(1)), "'" + p + "' changed while being read");
+  dir.write("c.jsonl", "{\"a\":1}\nxxxxxxx\n");
+  EXPECT_EQ(errorOf(view->get(1)),
+            p + ":2:1: expected a JSON value, found 'x'");
+  TextOptions para;
+  para.split = TextSplit::Paragraph;
+  std::string t = dir.write("t.txt", "a\n\nbb\n");
+  auto tv = must(textDataset(t, para)->openIndexed({}));
+  dir.write("t.txt", "a\n");
+  EXPECT_EQ(errorOf(tv->get(1)), "'" + t + "' changed while being read");
 }
 
 TEST(Peek, FirstValidRecordOnly) {

@@ -180,6 +180,26 @@ TEST(TokenCache, CorruptFilesAreDetectedAndRebuilt) {
   EXPECT_NE(out.reason.find("format version"), std::string::npos);
 }
 
+TEST(TokenCache, ForeignKeyOrKindIsRejected) {
+  TempDir dir;
+  std::string p = dir.file("x.ftlcache");
+  TokenizedExample ex;
+  ex.ids = {1, 2, 3};
+  ex.weights = {0, 1, 1};
+  auto s = examplesStream({ex});
+  ASSERT_FALSE(bool(writeExampleCache(p, "key-a", *s)));
+  EXPECT_EQ(drain(*must(openExampleCache(p, "key-a"))).size(), 1u);
+  EXPECT_EQ(errorOf(openExampleCache(p, "key-b")),
+            "token cache '" + p +
+                "' is invalid: written for another pipeline (key mismatch)");
+  EXPECT_EQ(errorOf(openRowCache(p, "key-a")),
+            "token cache '" + p +
+                "' is invalid: holds examples, expected packed rows");
+  EXPECT_EQ(errorOf(openExampleCache(dir.file("none"), "k")),
+            "cannot read token cache '" + dir.file("none") +
+                "': No such file or directory");
+}
+
 TEST(TokenCache, KeyFollowsContentsTokenizerAndOptions) {
   TempDir dir;
   CharTokenizer tok;

@@ -81,6 +81,25 @@ TEST(Tokenize, TextModeBosEos) {
             "token (use bos: auto or no)");
 }
 
+TEST(Tokenize, OptionErrors) {
+  CharTokenizer tok;
+  tok.hasEos = false;
+  TokenizeOptions o;
+  o.eos = Special::Yes;
+  std::vector<TokenizedExample> out;
+  EXPECT_EQ(errorOf(tokenizeRecord(rec({{"text", "a"}}), tok, o, 0, out)),
+            "tokenize: eos: yes, but the 'test-chars' tokenizer has no EOS "
+            "token (use eos: auto or no)");
+  o.eos = Special::Auto;
+  o.maxLength = -1;
+  EXPECT_EQ(errorOf(tokenizeDataset(textRecords({"a"}), tok, o, {})),
+            "tokenize: max_length must be >= 0, found -1");
+  // Auto EOS without one: just the text.
+  o.maxLength = 0;
+  o.bos = Special::No;
+  EXPECT_EQ(tokenize(rec({{"text", "ab"}}), tok, o)[0].ids, charIds("ab"));
+}
+
 TEST(Tokenize, ByteTokenizer) {
   auto tok = makeByteTokenizer();
   TokenizeOptions o;
@@ -277,6 +296,13 @@ TEST(Tokenize, MessagesErrors) {
   EXPECT_EQ(errorOf(tokenizeRecord(r, tok, o, 0, out)),
             "record: message 0 of field 'messages' must be an object with "
             "string 'role' and 'content', found {\"role\":\"user\"}");
+  Record notList({Member{"messages", Value("hi")}});
+  EXPECT_EQ(errorOf(tokenizeRecord(notList, tok, o, 0, out)),
+            "record: field 'messages' is a string, expected a list of {role, "
+            "content}");
+  Record emptyList({Member{"messages", Value::list()}});
+  EXPECT_EQ(errorOf(tokenizeRecord(emptyList, tok, o, 0, out)),
+            "record: field 'messages' is an empty list, expected messages");
   o.chatFormat = "nope";
   EXPECT_NE(errorOf(tokenizeRecord(r, tok, o, 0, out)).find("tokenize: "),
             std::string::npos);
