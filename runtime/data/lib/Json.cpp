@@ -266,6 +266,7 @@ private:
       return false;
     ++p; // '{'
     std::vector<Member> members;
+    members.reserve(4);
     llvm::StringSet<> seen; // only used once an object is large
     skipWs();
     if (p < end && *p == '}') {
@@ -355,10 +356,12 @@ private:
   bool parseString(std::string &out) {
     const char *open = p;
     ++p; // '"'
+    // Bytes that need no translation (ASCII and valid UTF-8) accumulate in
+    // [run, p) and are copied at once.
+    const char *run = p;
     while (true) {
-      // Copy the longest run of plain bytes at once; skip 8 plain bytes at a
-      // time (none of '"', '\\', < 0x20, >= 0x80).
-      const char *run = p;
+      // Skip 8 plain ASCII bytes at a time (none of '"', '\\', < 0x20,
+      // >= 0x80).
       while (end - p >= 8) {
         uint64_t w;
         std::memcpy(&w, p, 8);
@@ -373,27 +376,18 @@ private:
         p += 8;
       }
       while (p < end) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+        unsigned char b = *p;
+        if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\')
           break;
         ++p;
       }
-      out.append(run, p - run);
       if (p == end)
         return fail(open, "unterminated string");
       unsigned char c = *p;
-      if (c == '"') {
-        ++p;
-        return true;
-      }
-      if (c < 0x20)
-        return fail(p, "control character " + describe(p) +
-                           " must be escaped inside a string");
       if (c >= 0x80) {
         int n = utf8Step(reinterpret_cast<const unsigned char *>(p),
                          reinterpret_cast<const unsigned char *>(end));
         if (n > 0) {
-          out.append(p, n);
           p += n;
           continue;
         }
@@ -402,10 +396,20 @@ private:
                       "invalid UTF-8: " + describe(p) +
                           " is not part of a valid character",
                       true);
+        out.append(run, p - run);
         out += kReplacement;
         p += -n;
+        run = p;
         continue;
       }
+      out.append(run, p - run);
+      if (c == '"') {
+        ++p;
+        return true;
+      }
+      if (c < 0x20)
+        return fail(p, "control character " + describe(p) +
+                           " must be escaped inside a string");
       // Escape.
       const char *esc = p;
       ++p;
@@ -483,6 +487,7 @@ private:
                                   : describe(esc + 1)) +
                              "' in a string");
       }
+      run = p;
     }
   }
 
