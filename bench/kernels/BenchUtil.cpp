@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <immintrin.h>
+#include <sys/mman.h>
 
 using namespace ftl::bench;
 
@@ -138,3 +140,16 @@ std::string ftl::bench::cpuDescription() {
       out += std::string(" +") + f;
   return out;
 }
+
+ftl::bench::HugeArray::HugeArray(int64_t n) : count(n) {
+  const size_t huge = size_t(1) << 21;
+  size_t bytes =
+      (static_cast<size_t>(n) * sizeof(float) + huge - 1) / huge * huge;
+  ptr = static_cast<float *>(std::aligned_alloc(huge, bytes ? bytes : huge));
+  if (!ptr)
+    std::abort();
+  (void)madvise(ptr, bytes, MADV_HUGEPAGE);
+  std::memset(ptr, 0, bytes);
+}
+
+ftl::bench::HugeArray::~HugeArray() { std::free(ptr); }

@@ -62,26 +62,28 @@ std::vector<Gemm> formsOf(const Shape &s, int64_t T) {
           {Trans::Yes, Trans::No, s.out, s.in, T, "TN dW=dY^TX"}};
 }
 
+/// Operands on huge pages, shared by both libraries.
 struct Buffers {
-  std::vector<float> A, B, C, C2;
+  HugeArray A, B, C, C2;
   int64_t lda, ldb, ldc;
 };
 
 Buffers makeBuffers(const Gemm &g, ftl::rt::Rng &rng) {
-  Buffers b;
   int64_t rowsA = g.ta == Trans::No ? g.M : g.K;
-  b.lda = g.ta == Trans::No ? g.K : g.M;
+  int64_t lda = g.ta == Trans::No ? g.K : g.M;
   int64_t rowsB = g.tb == Trans::No ? g.K : g.N;
-  b.ldb = g.tb == Trans::No ? g.N : g.K;
-  b.ldc = g.N;
-  b.A.resize(rowsA * b.lda);
-  b.B.resize(rowsB * b.ldb);
-  for (float &x : b.A)
-    x = rng.uniform() - 0.5f;
-  for (float &x : b.B)
-    x = rng.uniform() - 0.5f;
-  b.C.assign(g.M * g.N, 0.0f);
-  b.C2.assign(g.M * g.N, 0.0f);
+  int64_t ldb = g.tb == Trans::No ? g.N : g.K;
+  Buffers b{HugeArray(rowsA * lda),
+            HugeArray(rowsB * ldb),
+            HugeArray(g.M * g.N),
+            HugeArray(g.M * g.N),
+            lda,
+            ldb,
+            g.N};
+  for (int64_t i = 0; i < b.A.size(); ++i)
+    b.A[i] = rng.uniform() - 0.5f;
+  for (int64_t i = 0; i < b.B.size(); ++i)
+    b.B[i] = rng.uniform() - 0.5f;
   return b;
 }
 
@@ -186,7 +188,7 @@ int main(int argc, char **argv) {
       if (useBlas) {
         // Sanity: both libraries computed the same product.
         double maxDiff = 0, maxVal = 0;
-        for (size_t i = 0; i < b.C.size(); i += 97) {
+        for (int64_t i = 0; i < b.C.size(); i += 97) {
           maxDiff = std::max(maxDiff, double(std::fabs(b.C[i] - b.C2[i])));
           maxVal = std::max(maxVal, double(std::fabs(b.C2[i])));
         }
