@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <thread>
 
 using namespace ftl::rt;
 using namespace ftl::rt::detail;
@@ -419,7 +420,8 @@ public:
                  SpecialPlan plan, ChatFormat chat, const DataContext &ctx)
       : data(std::move(data)), in(std::move(in)), opts(opts),
         plan(std::move(plan)), t{tok, this->opts, this->plan, chat}, ctx(ctx),
-        pool(std::max(1u, opts.threads)) {}
+        pool(opts.threads ? opts.threads
+                          : std::max(1u, std::thread::hardware_concurrency())) {}
 
   llvm::Expected<bool> next(TokenizedExample &out) override {
     while (ready.empty()) {

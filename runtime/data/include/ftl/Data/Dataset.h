@@ -71,7 +71,8 @@ private:
 
 /// What a pipeline runs with. Copyable; the pointers are borrowed.
 struct DataContext {
-  /// The run's seed; each operator derives its own stream from it.
+  /// The run's seed (e.g. `rng.derive("data").seed()` of the run's Rng);
+  /// each operator derives its own stream from it.
   uint64_t seed = 0;
   /// Needed by ntokens(), chunk, mixture(by: tokens) and tokenize.
   const Tokenizer *tokenizer = nullptr;

@@ -113,10 +113,10 @@ struct TokenizeOptions {
   /// dropped and counted unless this is set.
   bool keepNoLoss = false;
 
-  /// Worker threads for tokenization (1 = the calling thread only). Output
-  /// is identical for any count. The tokenizer must be safe to call from
-  /// several threads (encode is const).
-  unsigned threads = 1;
+  /// Threads tokenizing (0 = one per core, 1 = the calling thread only).
+  /// Output is identical for any count. The tokenizer must be safe to call
+  /// from several threads (encode is const).
+  unsigned threads = 0;
 
   /// Canonical text for cache keys, e.g. "tokenize(prompt_response,
   /// prompt: prompt, ...)".
