@@ -421,7 +421,8 @@ public:
       : data(std::move(data)), in(std::move(in)), opts(opts),
         plan(std::move(plan)), t{tok, this->opts, this->plan, chat}, ctx(ctx),
         pool(opts.threads ? opts.threads
-                          : std::max(1u, std::thread::hardware_concurrency())) {}
+                          : std::max(1u, std::thread::hardware_concurrency())) {
+  }
 
   llvm::Expected<bool> next(TokenizedExample &out) override {
     while (ready.empty()) {
