@@ -74,6 +74,20 @@ int main(int argc, char **argv) {
               "GFLOP/s  reps=%d (median)\n\n",
               cpuDescription().c_str(), threads,
               kernelIsaName(detectKernelIsa()), peakIsa, peak, reps);
+  {
+    // Fork-join round trip of the pool with an empty body.
+    const int calls = 20000;
+    std::vector<double> perCall;
+    for (int r = 0; r < 5; ++r) {
+      double t0 = nowSeconds();
+      for (int i = 0; i < calls; ++i)
+        pool.parallelFor(threads, [](int64_t, int64_t) {});
+      perCall.push_back((nowSeconds() - t0) / calls);
+    }
+    std::printf("thread pool: empty parallelFor over %d threads: %.2f us "
+                "(median of 5 x %d calls)\n\n",
+                threads, median(perCall) * 1e6, calls);
+  }
   std::printf("| model | kernel | ms | GFLOP/s | %% peak |\n");
   std::printf("|---|---|---:|---:|---:|\n");
   ftl::rt::Rng rng(7);

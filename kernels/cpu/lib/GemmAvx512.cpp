@@ -127,7 +127,7 @@ FTL_TARGET_AVX512 void kernel14x32(int64_t kc, const float *a, const float *b,
 
 const GemmKernel &ftl::kernels::detail::avx512GemmKernel() {
   static const GemmKernel kernel{
-      kMR,           kNR,         /*kcMax=*/384,   /*mcMax=*/1536,
+      kMR,           kNR,         /*kcMax=*/384,   /*mcMax=*/4096,
       /*ncMax=*/512, kernel14x32, copyPanelAvx512, transposePanelAvx512};
   return kernel;
 }
