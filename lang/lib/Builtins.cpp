@@ -29,7 +29,7 @@ static const P llamaParams[] = {
     {"layers", "int", "", "number of decoder layers"},
     {"heads", "int", "", "attention heads"},
     {"kv_heads", "int", "heads", "key/value heads (grouped-query attention)"},
-    {"ffn", "int", "8/3 * dim, rounded up to 64", "MLP inner size (SwiGLU)"},
+    {"ffn", "int", "8/3 * dim, rounded up to a multiple of 8", "MLP inner size (SwiGLU)"},
     {"ctx", "int", "2048", "maximum sequence length"},
     {"rope_theta", "number", "10000", "RoPE base frequency"},
     {"norm_eps", "number", "1e-5", "RMSNorm epsilon"},

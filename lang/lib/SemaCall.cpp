@@ -657,8 +657,16 @@ const Type *SemaImpl::checkUserCall(const DefStmt *def, const CallExpr *call,
   }
   if (!ok)
     return types.error();
+  if (instantiating.size() >= maxCallDepth) {
+    diags.report(call->getCalleeRange(), diag::NestingTooDeep,
+                 {"function calls", std::to_string(maxCallDepth),
+                  "call fewer functions inside each other"});
+    return types.error();
+  }
   // Check the body with the argument types, so data fields and model shapes
-  // are known inside.
+  // are known inside (once per distinct set of argument types).
+  if (!checkedInstances.insert({def, argTypes}).second)
+    return types.get(Type::Kind::Void);
   instantiating.push_back(def);
   checkFunctionBody(def, argTypes);
   instantiating.pop_back();
@@ -712,7 +720,7 @@ const Type *SemaImpl::modelFromArgs(const Builtin &builtin,
     model.layers = intArg("layers", 0);
     model.heads = intArg("heads", 0);
     model.kvHeads = intArg("kv_heads", model.heads);
-    int64_t defaultFfn = ((8 * model.dim / 3) + 63) / 64 * 64;
+    int64_t defaultFfn = ((8 * model.dim / 3) + 7) / 8 * 8;
     model.ffn = intArg("ffn", defaultFfn);
     model.ctx = intArg("ctx", 2048);
     model.tied = literalBool(arg("tied")).value_or(false);

@@ -11,12 +11,16 @@
 #include "ftl/Lang/Diagnostic.h"
 #include "ftl/Lang/Sema.h"
 #include "ftl/MLIRGen/MLIRGen.h"
+#include "ftl/Pipeline/Pipeline.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -24,6 +28,7 @@
 using namespace ftl;
 using namespace ftl::driver;
 using llvm::StringRef;
+using ftl::Level;
 
 /// Maps an MLIR location back into the .ftl buffer, if it points there.
 static llvm::SMLoc toSMLoc(llvm::SourceMgr &sourceMgr, mlir::Location loc) {
@@ -78,7 +83,9 @@ static int withModule(
         if (llvm::failed(
                 lang::checkProgram(id, astContext, types, diags, sema, program)))
           return llvm::failure();
-        mlir::MLIRContext context;
+        mlir::DialectRegistry registry;
+        registerCompilerDialects(registry);
+        mlir::MLIRContext context(registry);
         // Compiler diagnostics point into the .ftl source like front-end ones.
         mlir::ScopedDiagnosticHandler handler(
             &context, [&](mlir::Diagnostic &d) {
@@ -103,7 +110,14 @@ int ftl::driver::runCompile(const Options &options) {
                     "ftl, step, grad, fused, llvm, ptx)\n";
     return 2;
   }
-  if (options.emit != "ftl") {
+  std::optional<Level> level =
+      llvm::StringSwitch<std::optional<Level>>(options.emit)
+          .Case("ftl", Level::FTL)
+          .Case("step", Level::Step)
+          .Case("grad", Level::Grad)
+          .Case("fused", Level::Fused)
+          .Default(std::nullopt);
+  if (!level) {
     llvm::errs() << "ftl compile: unknown level '" << options.emit
                  << "'; expected tokens, ast, ftl, step, grad, fused, llvm "
                     "or ptx\n";
@@ -113,11 +127,22 @@ int ftl::driver::runCompile(const Options &options) {
   return withModule(options, "compile",
                     [&](llvm::SourceMgr &, lang::DiagnosticEngine &,
                         const lang::Program &, mlir::ModuleOp module) {
+                      if (llvm::failed(lowerTo(module, *level)))
+                        return llvm::failure();
                       mlir::OpPrintingFlags flags;
                       if (locations)
-                        flags.enableDebugInfo(true, /*prettyForm=*/false).useLocalScope();
-                      module->print(llvm::outs(), flags);
-                      llvm::outs() << "\n";
+                        flags.enableDebugInfo(true, /*prettyForm=*/false)
+                            .useLocalScope();
+                      if (*level == Level::FTL) {
+                        module->print(llvm::outs(), flags);
+                        llvm::outs() << "\n";
+                        return llvm::success();
+                      }
+                      // The step levels print the step functions only.
+                      for (auto fn : module.getOps<mlir::func::FuncOp>()) {
+                        fn->print(llvm::outs(), flags);
+                        llvm::outs() << "\n";
+                      }
                       return llvm::success();
                     });
 }

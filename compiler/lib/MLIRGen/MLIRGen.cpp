@@ -988,7 +988,7 @@ private:
         if (intAttr("ffn") < 0)
           attrs.push_back(builder.getNamedAttr(
               "ffn", builder.getI64IntegerAttr(
-                         ((8 * intAttr("dim") / 3) + 63) / 64 * 64)));
+                         ((8 * intAttr("dim") / 3) + 7) / 8 * 8)));
       }
       StringRef bindingName = currentBindingName.empty() ? "model"
                                                          : currentBindingName;
@@ -1217,7 +1217,7 @@ private:
     info.heads = get("heads", gpt2 ? 12 : 0);
     info.kvHeads = gpt2 ? info.heads : get("kv_heads", info.heads);
     info.ffn = gpt2 ? 4 * info.dim
-                    : get("ffn", ((8 * info.dim / 3) + 63) / 64 * 64);
+                    : get("ffn", ((8 * info.dim / 3) + 7) / 8 * 8);
     info.ctx = get("ctx", gpt2 ? 1024 : 2048);
     info.tied = gpt2 || getBool("tied", false);
     info.qkvBias = gpt2 || getBool("qkv_bias", false);

@@ -10,9 +10,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "ftl/Dialect/FTL/IR/FTLDialect.h"
+#include "ftl/Dialect/FTLT/IR/FTLTDialect.h"
+#include "ftl/Pipeline/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
@@ -21,9 +25,11 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   mlir::registerCanonicalizerPass();
   mlir::registerInlinerPass();
+  ftl::registerCompilerPasses();
   mlir::DialectRegistry registry;
-  registry.insert<mlir::ftl::FTLDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect>();
+  registry.insert<mlir::ftl::FTLDialect, mlir::ftlt::FTLTDialect,
+                  mlir::arith::ArithDialect, mlir::math::MathDialect,
+                  mlir::tensor::TensorDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "ftl optimizer driver\n", registry));
 }

@@ -1,0 +1,90 @@
+//===- ftl/Conversion/TrainPlan.h - What one ftl.train trains ---*- C++ -*-===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// Everything the step function and the runtime need to agree on for one
+/// `ftl.train`: the model's shape, the tensors (base and adapter) with their
+/// trainability, the objective's terms with their weights, and the batch
+/// shape. Computed from the ftl IR by `planTrain`; used by the lowering to
+/// ftlt and by the runtime that feeds the step function.
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef FTL_CONVERSION_TRAINPLAN_H
+#define FTL_CONVERSION_TRAINPLAN_H
+
+#include "ftl/Lang/ParamTree.h"
+
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace ftl {
+
+/// The architecture of a model, as the step function needs it.
+struct ModelShape {
+  lang::ModelInfo info;
+  double ropeTheta = 10000;
+  double normEps = 1e-5;
+  double initStd = 0.02;
+  std::string name; ///< the binding name
+};
+
+/// A LoRA update on one linear weight.
+struct LoraPlacement {
+  std::string adapter; ///< adapter binding name
+  std::string weight;  ///< canonical base tensor, e.g. layers.0.attn.q.weight
+  int64_t rank = 8;
+  double scale = 1; ///< alpha / rank (or alpha / sqrt(rank) with rslora)
+  int64_t in = 0, out = 0;
+  double dropout = 0;
+  std::string aName() const; ///< "<adapter>.<module>.lora_A"
+  std::string bName() const;
+};
+
+/// One tensor the step function takes.
+struct PlannedTensor {
+  std::string name;
+  llvm::SmallVector<int64_t, 2> shape;
+  bool trainable = false;
+  bool isAdapter = false;
+};
+
+/// One loss term of the objective.
+struct PlannedTerm {
+  mlir::ftl::LossOp loss;
+  std::string kind; ///< sft, lm, ...
+  double weight = 1;
+};
+
+struct TrainPlan {
+  mlir::ftl::TrainOp train;
+  ModelShape model;
+  std::vector<PlannedTensor> tensors; ///< base tensors, then adapter tensors
+  std::vector<LoraPlacement> loras;
+  std::vector<PlannedTerm> terms;
+  int64_t batch = 8, seq = 256, steps = 0, epochs = 0, accumulate = 1;
+  double clip = 0;
+  std::string recompute = "none";
+
+  int64_t tokens() const { return batch * seq; }
+  int64_t numTrainable() const;
+};
+
+/// Reads a model's shape from its defining op (ftl.model.build, or an
+/// ftl.model.load whose config attributes the driver filled in).
+mlir::FailureOr<ModelShape> modelShapeOf(mlir::Value model);
+
+/// Computes the plan of `train`; reports errors at the offending ops.
+mlir::FailureOr<TrainPlan> planTrain(mlir::ftl::TrainOp train);
+
+} // namespace ftl
+
+#endif // FTL_CONVERSION_TRAINPLAN_H

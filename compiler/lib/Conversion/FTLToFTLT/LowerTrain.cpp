@@ -1,0 +1,273 @@
+//===- LowerTrain.cpp - ftl.train to an ftlt step function ----------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Builds the loss function of one training step: the model's forward (Llama
+// or GPT-2 family, with LoRA updates on the planned weights) on each term's
+// micro-batch, the LM head and token cross-entropy, each term scaled by its
+// normaliser and its weight, summed. The backward comes from the autodiff
+// pass; the optimizer update from the optimizer lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Conversion/TrainPlan.h"
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Dialect/FTLT/IR/FTLTOps.h"
+#include "ftl/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::ftl {
+#define GEN_PASS_DEF_LOWERTRAIN
+#include "ftl/Transforms/Passes.h.inc"
+} // namespace mlir::ftl
+
+using namespace mlir;
+using ::ftl::LoraPlacement;
+using ::ftl::PlannedTensor;
+using ::ftl::TrainPlan;
+namespace fd = mlir::ftl;
+
+namespace {
+
+/// Builds ftlt ops for one forward pass.
+class ForwardBuilder {
+public:
+  ForwardBuilder(OpBuilder &b, Location loc, const TrainPlan &plan,
+                 const llvm::StringMap<Value> &params)
+      : b(b), loc(loc), plan(plan), params(params) {
+    for (const LoraPlacement &lora : plan.loras)
+      lorasByWeight[lora.weight] = &lora;
+  }
+
+  /// The final hidden states [N, D] of the batch.
+  Value hidden(Value ids, Value positions, Value segments) {
+    const ::ftl::lang::ModelInfo &m = plan.model.info;
+    bool gpt2 = m.arch == ::ftl::lang::ModelInfo::Arch::GPT2;
+    int64_t n = ids.getType().cast<RankedTensorType>().getDimSize(0);
+    Value h = b.create<ftlt::EmbeddingOp>(loc, f32({n, m.dim}),
+                                          param("embed.weight"), ids);
+    if (gpt2) {
+      Value pos = b.create<ftlt::EmbeddingOp>(loc, f32({n, m.dim}),
+                                              param("pos_embed.weight"),
+                                              positions);
+      h = b.create<ftlt::AddOp>(loc, h, pos);
+    }
+    for (int64_t l = 0; l < m.layers; ++l) {
+      layer = l;
+      std::string p = "layers." + std::to_string(l) + ".";
+      Value x = norm(h, p + "attn_norm");
+      Value q = linear(x, p + "attn.q");
+      Value k = linear(x, p + "attn.k");
+      Value v = linear(x, p + "attn.v");
+      if (!gpt2) {
+        q = tag(b.create<ftlt::RopeOp>(loc, q.getType(), q, positions,
+                                       b.getF64FloatAttr(plan.model.ropeTheta),
+                                       b.getI64IntegerAttr(m.headDim())));
+        k = tag(b.create<ftlt::RopeOp>(loc, k.getType(), k, positions,
+                                       b.getF64FloatAttr(plan.model.ropeTheta),
+                                       b.getI64IntegerAttr(m.headDim())));
+      }
+      auto attn = b.create<ftlt::AttentionOp>(
+          loc, q.getType(), f32({plan.batch, m.heads, plan.seq}), q, k, v,
+          segments, b.getI64IntegerAttr(plan.batch),
+          b.getI64IntegerAttr(plan.seq), b.getI64IntegerAttr(m.heads),
+          b.getI64IntegerAttr(m.kvHeads), b.getI64IntegerAttr(m.headDim()));
+      tag(attn);
+      h = tag(b.create<ftlt::AddOp>(loc, h, linear(attn.getResult(), p + "attn.o")));
+      x = norm(h, p + "mlp_norm");
+      Value mlp;
+      if (gpt2) {
+        Value up = linear(x, p + "mlp.up");
+        mlp = linear(tag(b.create<ftlt::GeluOp>(loc, up.getType(), up)),
+                     p + "mlp.down");
+      } else {
+        Value gate = linear(x, p + "mlp.gate");
+        Value up = linear(x, p + "mlp.up");
+        Value act = tag(b.create<ftlt::SiluOp>(loc, gate.getType(), gate));
+        mlp = linear(tag(b.create<ftlt::MulOp>(loc, act, up)), p + "mlp.down");
+      }
+      h = tag(b.create<ftlt::AddOp>(loc, h, mlp));
+    }
+    layer = -1;
+    return norm(h, "final_norm");
+  }
+
+  Value headWeight() {
+    return plan.model.info.tied ? param("embed.weight") : param("head.weight");
+  }
+
+private:
+  RankedTensorType f32(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+
+  Value param(StringRef name) {
+    auto it = params.find(name);
+    assert(it != params.end() && "planned parameter");
+    return it->second;
+  }
+
+  bool hasParam(StringRef name) const { return params.count(name); }
+
+  /// Marks an op with its layer, so recomputation can find layer bounds.
+  template <typename OpT>
+  Value tag(OpT op) {
+    if (layer >= 0)
+      op->setAttr("ftl.layer", b.getI64IntegerAttr(layer));
+    return op->getResult(0);
+  }
+
+  Value norm(Value x, const std::string &module) {
+    auto type = x.getType();
+    if (plan.model.info.arch == ::ftl::lang::ModelInfo::Arch::GPT2)
+      return tag(b.create<ftlt::LayerNormOp>(
+          loc, type, x, param(module + ".weight"), param(module + ".bias"),
+          b.getF64FloatAttr(plan.model.normEps)));
+    return tag(b.create<ftlt::RmsNormOp>(loc, type, x,
+                                         param(module + ".weight"),
+                                         b.getF64FloatAttr(plan.model.normEps)));
+  }
+
+  /// x W^T + b, plus scale * (x A^T) B^T where a LoRA is placed.
+  Value linear(Value x, const std::string &module) {
+    std::string weightName = module + ".weight";
+    Value w = param(weightName);
+    Value bias = hasParam(module + ".bias") ? param(module + ".bias") : Value();
+    int64_t n = x.getType().cast<RankedTensorType>().getDimSize(0);
+    int64_t out = w.getType().cast<RankedTensorType>().getDimSize(0);
+    Value y = tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), x, w, bias));
+    auto it = lorasByWeight.find(weightName);
+    if (it == lorasByWeight.end())
+      return y;
+    const LoraPlacement &lora = *it->second;
+    Value a = param(lora.aName());
+    Value bm = param(lora.bName());
+    Value down = tag(b.create<ftlt::LinearOp>(loc, f32({n, lora.rank}), x, a,
+                                              Value()));
+    Value up = tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), down, bm,
+                                            Value()));
+    Value scaled = tag(b.create<ftlt::ScaleOp>(loc, up.getType(), up,
+                                               b.getF64FloatAttr(lora.scale)));
+    return tag(b.create<ftlt::AddOp>(loc, y, scaled));
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const TrainPlan &plan;
+  const llvm::StringMap<Value> &params;
+  llvm::StringMap<const LoraPlacement *> lorasByWeight;
+  int64_t layer = -1;
+};
+
+struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<fd::TrainOp> trains;
+    module.walk([&](fd::TrainOp train) { trains.push_back(train); });
+    SymbolTable symbols(module);
+    for (auto [index, train] : llvm::enumerate(trains)) {
+      FailureOr<TrainPlan> plan = ::ftl::planTrain(train);
+      if (failed(plan))
+        return signalPassFailure();
+      for (::ftl::PlannedTerm term : plan->terms)
+        if (term.kind != "sft" && term.kind != "lm") {
+          term.loss.emitError("not implemented yet: loss '")
+              << term.kind << "' in a step function";
+          return signalPassFailure();
+        }
+      func::FuncOp fn = buildLossFunction(module, *plan, index);
+      symbols.insert(fn);
+      train->setAttr("step", SymbolRefAttr::get(fn.getSymNameAttr()));
+    }
+  }
+
+  func::FuncOp buildLossFunction(ModuleOp module, const TrainPlan &plan,
+                                 size_t index) {
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b(ctx);
+    Location loc = const_cast<fd::TrainOp &>(plan.train).getLoc();
+    int64_t n = plan.tokens();
+    auto f32 = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, b.getF32Type());
+    };
+    auto i32 = RankedTensorType::get({n}, b.getI32Type());
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+
+    SmallVector<Type> argTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    for (const PlannedTensor &t : plan.tensors) {
+      argTypes.push_back(f32(t.shape));
+      SmallVector<NamedAttribute> attrs = {
+          b.getNamedAttr("ftl.param", b.getStringAttr(t.name))};
+      if (t.trainable)
+        attrs.push_back(b.getNamedAttr("ftl.trainable", b.getUnitAttr()));
+      argAttrs.push_back(b.getDictionaryAttr(attrs));
+    }
+    static const char *batchArgs[] = {"ids", "targets", "weights", "positions",
+                                      "segments", "scale"};
+    for (size_t term = 0; term < plan.terms.size(); ++term)
+      for (const char *what : batchArgs) {
+        StringRef w(what);
+        argTypes.push_back(w == "weights" ? (Type)f32({n})
+                           : w == "scale" ? (Type)scalar
+                                          : (Type)i32);
+        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
+            "ftl.batch",
+            b.getStringAttr(std::to_string(term) + "." + w.str()))}));
+      }
+
+    auto fnType = b.getFunctionType(argTypes, {scalar});
+    std::string name = "train" + std::to_string(index) + "_loss";
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = b.create<func::FuncOp>(loc, name, fnType);
+    fn.setAllArgAttrs(argAttrs);
+    fn->setAttr("ftl.loss", b.getUnitAttr());
+    fn->setAttr("ftl.model", b.getStringAttr(plan.model.name));
+    fn->setAttr("ftl.batch_shape",
+                b.getDenseI64ArrayAttr({plan.batch, plan.seq}));
+    fn->setAttr("ftl.recompute", b.getStringAttr(plan.recompute));
+    fn.setPrivate();
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+
+    llvm::StringMap<Value> params;
+    for (auto [i, t] : llvm::enumerate(plan.tensors))
+      params[t.name] = entry->getArgument(i);
+    size_t batchBase = plan.tensors.size();
+
+    ForwardBuilder forward(b, loc, plan, params);
+    Value total;
+    for (auto [term, planned] : llvm::enumerate(plan.terms)) {
+      auto arg = [&](unsigned k) {
+        return entry->getArgument(batchBase + term * 6 + k);
+      };
+      Value ids = arg(0), targets = arg(1), weights = arg(2), positions = arg(3),
+            segments = arg(4), normaliser = arg(5);
+      Location termLoc = const_cast<fd::LossOp &>(planned.loss).getLoc();
+      Value h = forward.hidden(ids, positions, segments);
+      Value head = forward.headWeight();
+      int64_t vocab = plan.model.info.vocab;
+      Value logits = b.create<ftlt::LinearOp>(termLoc, f32({n, vocab}), h, head,
+                                              Value());
+      auto ce = b.create<ftlt::CrossEntropyOp>(termLoc, scalar, f32({n}),
+                                               logits, targets, weights);
+      Value loss = b.create<ftlt::ScaleByOp>(termLoc, ce.getLoss(), normaliser);
+      if (planned.weight != 1.0)
+        loss = b.create<ftlt::ScaleOp>(termLoc, scalar, loss,
+                                       b.getF64FloatAttr(planned.weight));
+      total = total ? (Value)b.create<ftlt::AddOp>(termLoc, total, loss) : loss;
+    }
+    b.create<func::ReturnOp>(loc, total);
+    return fn;
+  }
+};
+
+} // namespace

@@ -1,0 +1,259 @@
+//===- TrainPlan.cpp - What one ftl.train trains --------------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Conversion/TrainPlan.h"
+
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <cmath>
+
+using namespace mlir;
+using ::ftl::LoraPlacement;
+using ::ftl::ModelShape;
+using ::ftl::PlannedTensor;
+using ::ftl::PlannedTerm;
+using ::ftl::TrainPlan;
+namespace fd = mlir::ftl;
+
+std::string LoraPlacement::aName() const {
+  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() +
+         ".lora_A";
+}
+
+std::string LoraPlacement::bName() const {
+  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() +
+         ".lora_B";
+}
+
+int64_t TrainPlan::numTrainable() const {
+  int64_t n = 0;
+  for (const PlannedTensor &t : tensors)
+    if (t.trainable) {
+      int64_t size = 1;
+      for (int64_t d : t.shape)
+        size *= d;
+      n += size;
+    }
+  return n;
+}
+
+FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
+  Operation *def = model.getDefiningOp();
+  // Snapshots and merges have the shape of their source.
+  while (def) {
+    if (auto snap = dyn_cast<fd::ModelSnapshotOp>(def)) {
+      def = snap.getSource().getDefiningOp();
+      continue;
+    }
+    if (auto merge = dyn_cast<fd::ModelMergeOp>(def)) {
+      def = merge.getBase().getDefiningOp();
+      continue;
+    }
+    break;
+  }
+  if (!def || !isa<fd::ModelBuildOp, fd::ModelLoadOp>(def))
+    return failure();
+  auto getInt = [&](StringRef key, int64_t fallback) {
+    if (auto a = def->getAttrOfType<IntegerAttr>(key))
+      return a.getInt();
+    return fallback;
+  };
+  auto getF = [&](StringRef key, double fallback) {
+    if (auto a = def->getAttrOfType<FloatAttr>(key))
+      return a.getValueAsDouble();
+    return fallback;
+  };
+  auto getB = [&](StringRef key, bool fallback) {
+    if (auto a = def->getAttrOfType<BoolAttr>(key))
+      return a.getValue();
+    return fallback;
+  };
+  ModelShape shape;
+  StringRef arch;
+  if (auto build = dyn_cast<fd::ModelBuildOp>(def)) {
+    arch = build.getArch();
+    shape.name = build.getName().str();
+  } else {
+    auto load = cast<fd::ModelLoadOp>(def);
+    auto archAttr = def->getAttrOfType<StringAttr>("arch");
+    if (!archAttr)
+      return def->emitError("the configuration of model folder '")
+             << load.getPath() << "' was not read";
+    arch = archAttr.getValue();
+    shape.name = load.getName().str();
+  }
+  bool gpt2 = arch == "gpt2";
+  ::ftl::lang::ModelInfo &info = shape.info;
+  info.arch = gpt2 ? ::ftl::lang::ModelInfo::Arch::GPT2 : ::ftl::lang::ModelInfo::Arch::Llama;
+  info.vocab = getInt("vocab", 0);
+  info.dim = getInt("dim", 0);
+  info.layers = getInt("layers", 0);
+  info.heads = getInt("heads", 0);
+  info.kvHeads = getInt("kv_heads", info.heads);
+  info.ffn = getInt("ffn", gpt2 ? 4 * info.dim : 0);
+  info.ctx = getInt("ctx", gpt2 ? 1024 : 2048);
+  info.tied = gpt2 || getB("tied", false);
+  info.qkvBias = gpt2 || getB("qkv_bias", false);
+  info.source = shape.name;
+  shape.ropeTheta = getF("rope_theta", 10000);
+  shape.normEps = getF("norm_eps", 1e-5);
+  shape.initStd = getF("init_std", 0.02);
+  if (info.vocab <= 0 || info.dim <= 0 || info.layers <= 0 || info.heads <= 0)
+    return def->emitError("model '") << shape.name << "' has no usable shape";
+  return shape;
+}
+
+/// Adds the terms of `objective` with their weights.
+static LogicalResult collectTerms(Value objective, double weight,
+                                  std::vector<PlannedTerm> &terms) {
+  Operation *def = objective.getDefiningOp();
+  if (auto loss = dyn_cast_or_null<fd::LossOp>(def)) {
+    terms.push_back({loss, loss.getName().str(), weight});
+    return success();
+  }
+  if (auto sum = dyn_cast_or_null<fd::ObjectiveSumOp>(def)) {
+    for (Value term : sum.getTerms())
+      if (failed(collectTerms(term, weight, terms)))
+        return failure();
+    return success();
+  }
+  if (auto scale = dyn_cast_or_null<fd::ObjectiveScaleOp>(def)) {
+    Attribute value;
+    auto constant = scale.getWeight().getDefiningOp<arith::ConstantOp>();
+    auto floatAttr =
+        constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+    if (!floatAttr)
+      return scale.emitError("a loss weight must be a constant number");
+    return collectTerms(scale.getTerm(), weight * floatAttr.getValueAsDouble(),
+                        terms);
+  }
+  if (def)
+    return def->emitError("this does not define an objective the compiler "
+                          "can lower");
+  return failure();
+}
+
+FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
+  TrainPlan plan;
+  plan.train = train;
+  FailureOr<ModelShape> shape = ::ftl::modelShapeOf(train.getModel());
+  if (failed(shape))
+    return train.emitError("cannot determine the shape of the trained model");
+  plan.model = *shape;
+
+  auto intAttr = [&](StringRef key, int64_t fallback) {
+    if (auto a = train->getAttrOfType<IntegerAttr>(key))
+      return a.getInt();
+    return fallback;
+  };
+  plan.batch = intAttr("batch", 8);
+  plan.seq = intAttr("seq", std::min<int64_t>(plan.model.info.ctx, 256));
+  plan.steps = intAttr("steps", 0);
+  plan.epochs = intAttr("epochs", 0);
+  plan.accumulate = intAttr("accumulate", 1);
+  if (auto clip = train->getAttrOfType<FloatAttr>("clip"))
+    plan.clip = clip.getValueAsDouble();
+  if (auto r = train->getAttrOfType<StringAttr>("recompute"))
+    plan.recompute = r.getValue().str();
+  if (plan.seq > plan.model.info.ctx &&
+      plan.model.info.arch == ::ftl::lang::ModelInfo::Arch::GPT2)
+    return train.emitError("'seq' (")
+           << plan.seq << ") exceeds the model's learned positions ("
+           << plan.model.info.ctx << ")";
+
+  if (failed(collectTerms(train.getObjective(), 1.0, plan.terms)))
+    return failure();
+
+  // Adapters, freezes and excepts that precede this train in its block (or
+  // an enclosing one) apply to it.
+  Value model = train.getModel();
+  llvm::StringSet<> frozen, unfrozen, loraTargets;
+  bool anyAdapter = false, explicitFreeze = false;
+  SmallVector<Operation *> preceding;
+  for (Operation *scope = train; scope && scope->getBlock();
+       scope = scope->getParentOp()) {
+    for (Operation *op = scope->getPrevNode(); op; op = op->getPrevNode())
+      preceding.push_back(op);
+  }
+  std::reverse(preceding.begin(), preceding.end());
+  for (Operation *op : preceding) {
+    if (auto adapter = dyn_cast<fd::AdapterOp>(op)) {
+      if (adapter.getModel() != model)
+        continue;
+      anyAdapter = true;
+      if (adapter.getKind() != "lora")
+        continue;
+      DictionaryAttr config = adapter.getConfig();
+      int64_t rank = 8;
+      if (auto r = config.getAs<IntegerAttr>("rank"))
+        rank = r.getInt();
+      double alpha = double(rank);
+      if (auto a = config.getAs<FloatAttr>("alpha"))
+        alpha = a.getValueAsDouble();
+      bool rslora = false;
+      if (auto r = config.getAs<BoolAttr>("rslora"))
+        rslora = r.getValue();
+      double dropout = 0;
+      if (auto d = config.getAs<FloatAttr>("dropout"))
+        dropout = d.getValueAsDouble();
+      for (Attribute t : adapter.getTensors()) {
+        StringRef tensor = cast<StringAttr>(t).getValue();
+        if (!tensor.ends_with(".weight"))
+          continue; // LoRA updates weights; biases stay as they are
+        if (!tensor.contains(".attn.") && !tensor.contains(".mlp."))
+          return adapter.emitError("lora can only be placed on linear layers "
+                                   "(attn, mlp); '")
+                 << tensor << "' is not one";
+        LoraPlacement lora;
+        lora.adapter = adapter.getName().str();
+        lora.weight = tensor.str();
+        lora.rank = rank;
+        lora.scale = rslora ? alpha / std::sqrt(double(rank))
+                            : alpha / double(rank);
+        lora.dropout = dropout;
+        plan.loras.push_back(lora);
+        loraTargets.insert(tensor);
+      }
+      continue;
+    }
+    if (auto freeze = dyn_cast<fd::FreezeOp>(op)) {
+      if (freeze.getModel() != model)
+        continue;
+      explicitFreeze = true;
+      for (Attribute t : freeze.getTensors())
+        frozen.insert(cast<StringAttr>(t).getValue());
+      for (Attribute t : freeze.getExceptTensors())
+        unfrozen.insert(cast<StringAttr>(t).getValue());
+    }
+  }
+
+  for (const ::ftl::lang::ParamTensor &p : ::ftl::lang::enumerateParams(plan.model.info)) {
+    PlannedTensor t;
+    t.name = p.name;
+    t.shape = p.shape;
+    bool isFrozen = explicitFreeze ? frozen.contains(p.name) : anyAdapter;
+    t.trainable = !isFrozen || unfrozen.contains(p.name);
+    plan.tensors.push_back(std::move(t));
+  }
+  for (LoraPlacement &lora : plan.loras) {
+    auto base = llvm::find_if(plan.tensors, [&](const PlannedTensor &t) {
+      return t.name == lora.weight;
+    });
+    lora.out = base->shape[0];
+    lora.in = base->shape[1];
+    plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
+    plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
+  }
+  if (plan.numTrainable() == 0)
+    return train.emitError("nothing in model '")
+           << plan.model.name << "' trains";
+  return plan;
+}

@@ -1,0 +1,310 @@
+//===- Fusible.cpp - Scalar bodies of fusible ftlt ops --------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The computation of each fusible op as scalar code over one element of its
+// [rows, cols] space, with `ftlt.row_reduce` for row reductions. The fusion
+// pass concatenates these bodies into `ftlt.fused` groups; the same bodies
+// are the reference semantics of the ops (the interpreter in tests runs them).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Dialect/FTLT/IR/FTLTOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ftlt;
+
+namespace {
+/// Small helper to write scalar f32 arithmetic readably.
+struct Scalar {
+  OpBuilder &b;
+  Location loc;
+
+  Value c(double v) {
+    return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(float(v)));
+  }
+  Value add(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
+  Value sub(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
+  Value mul(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }
+  Value div(Value x, Value y) { return b.create<arith::DivFOp>(loc, x, y); }
+  Value neg(Value x) { return b.create<arith::NegFOp>(loc, x); }
+  Value exp(Value x) { return b.create<math::ExpOp>(loc, x); }
+  Value tanh(Value x) { return b.create<math::TanhOp>(loc, x); }
+  Value sqrt(Value x) { return b.create<math::SqrtOp>(loc, x); }
+  Value rsqrt(Value x) { return b.create<math::RsqrtOp>(loc, x); }
+  Value rowSum(Value x) {
+    return b.create<RowReduceOp>(loc, b.getF32Type(), "sum", x);
+  }
+  Value sigmoid(Value x) { return div(c(1.0), add(c(1.0), exp(neg(x)))); }
+};
+
+SmallVector<Access> elems(unsigned n) {
+  return SmallVector<Access>(n, Access::Elem);
+}
+
+constexpr double kGeluC = 0.7978845608028654; // sqrt(2 / pi)
+constexpr double kGeluA = 0.044715;
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+#define ELEMENTWISE_ACCESS(OP, N_IN, N_OUT)                                    \
+  SmallVector<Access> OP::getOperandAccess() { return elems(N_IN); }           \
+  SmallVector<Access> OP::getResultAccess() { return elems(N_OUT); }
+
+ELEMENTWISE_ACCESS(AddOp, 2, 1)
+ELEMENTWISE_ACCESS(SubOp, 2, 1)
+ELEMENTWISE_ACCESS(MulOp, 2, 1)
+ELEMENTWISE_ACCESS(ScaleOp, 1, 1)
+ELEMENTWISE_ACCESS(SiluOp, 1, 1)
+ELEMENTWISE_ACCESS(GeluOp, 1, 1)
+ELEMENTWISE_ACCESS(SiluGradOp, 2, 1)
+ELEMENTWISE_ACCESS(GeluGradOp, 2, 1)
+#undef ELEMENTWISE_ACCESS
+
+LogicalResult AddOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.add(in[0], in[1]));
+  return success();
+}
+
+LogicalResult SubOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.sub(in[0], in[1]));
+  return success();
+}
+
+LogicalResult MulOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.mul(in[0], in[1]));
+  return success();
+}
+
+LogicalResult ScaleOp::emitScalarBody(OpBuilder &b, Location loc,
+                                      ArrayRef<Value> in,
+                                      SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  out.push_back(s.mul(in[0], s.c(getFactor().convertToDouble())));
+  return success();
+}
+
+SmallVector<Access> ScaleByOp::getOperandAccess() {
+  return {Access::Elem, Access::Scalar};
+}
+SmallVector<Access> ScaleByOp::getResultAccess() { return elems(1); }
+LogicalResult ScaleByOp::emitScalarBody(OpBuilder &b, Location loc,
+                                        ArrayRef<Value> in,
+                                        SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.mul(in[0], in[1]));
+  return success();
+}
+
+LogicalResult SiluOp::emitScalarBody(OpBuilder &b, Location loc,
+                                     ArrayRef<Value> in,
+                                     SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  out.push_back(s.mul(in[0], s.sigmoid(in[0])));
+  return success();
+}
+
+LogicalResult GeluOp::emitScalarBody(OpBuilder &b, Location loc,
+                                     ArrayRef<Value> in,
+                                     SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value x = in[0];
+  Value x3 = s.mul(s.mul(x, x), x);
+  Value inner = s.mul(s.c(kGeluC), s.add(x, s.mul(s.c(kGeluA), x3)));
+  out.push_back(s.mul(s.mul(s.c(0.5), x), s.add(s.c(1.0), s.tanh(inner))));
+  return success();
+}
+
+LogicalResult SiluGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                         ArrayRef<Value> in,
+                                         SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0], x = in[1];
+  Value sig = s.sigmoid(x);
+  // d/dx x*sig(x) = sig * (1 + x * (1 - sig))
+  Value d = s.mul(sig, s.add(s.c(1.0), s.mul(x, s.sub(s.c(1.0), sig))));
+  out.push_back(s.mul(dy, d));
+  return success();
+}
+
+LogicalResult GeluGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                         ArrayRef<Value> in,
+                                         SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0], x = in[1];
+  Value x2 = s.mul(x, x);
+  Value inner = s.mul(s.c(kGeluC), s.add(x, s.mul(s.c(kGeluA), s.mul(x2, x))));
+  Value t = s.tanh(inner);
+  Value dinner = s.mul(s.c(kGeluC), s.add(s.c(1.0), s.mul(s.c(3 * kGeluA), x2)));
+  Value d = s.add(s.mul(s.c(0.5), s.add(s.c(1.0), t)),
+                  s.mul(s.mul(s.mul(s.c(0.5), x), s.sub(s.c(1.0), s.mul(t, t))),
+                        dinner));
+  out.push_back(s.mul(dy, d));
+  return success();
+}
+
+SmallVector<Access> BroadcastOp::getOperandAccess() { return {Access::Scalar}; }
+SmallVector<Access> BroadcastOp::getResultAccess() { return elems(1); }
+LogicalResult BroadcastOp::emitScalarBody(OpBuilder &b, Location loc,
+                                          ArrayRef<Value> in,
+                                          SmallVectorImpl<Value> &out) {
+  out.push_back(in[0]);
+  return success();
+}
+
+SmallVector<Access> ColumnSumOp::getOperandAccess() { return elems(1); }
+SmallVector<Access> ColumnSumOp::getResultAccess() { return {Access::ColSum}; }
+LogicalResult ColumnSumOp::emitScalarBody(OpBuilder &b, Location loc,
+                                          ArrayRef<Value> in,
+                                          SmallVectorImpl<Value> &out) {
+  out.push_back(in[0]);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Norms: row reductions
+//===----------------------------------------------------------------------===//
+
+static double colsOf(Value v) { return double(rowsAndCols(v.getType()).second); }
+
+SmallVector<Access> RmsNormOp::getOperandAccess() {
+  return {Access::Elem, Access::Col};
+}
+SmallVector<Access> RmsNormOp::getResultAccess() { return elems(1); }
+LogicalResult RmsNormOp::emitScalarBody(OpBuilder &b, Location loc,
+                                        ArrayRef<Value> in,
+                                        SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value x = in[0], w = in[1];
+  Value meanSq = s.mul(s.rowSum(s.mul(x, x)), s.c(1.0 / colsOf(getX())));
+  Value r = s.rsqrt(s.add(meanSq, s.c(getEps().convertToDouble())));
+  out.push_back(s.mul(s.mul(x, r), w));
+  return success();
+}
+
+SmallVector<Access> RmsNormGradOp::getOperandAccess() {
+  return {Access::Elem, Access::Elem, Access::Col};
+}
+SmallVector<Access> RmsNormGradOp::getResultAccess() {
+  return {Access::Elem, Access::ColSum};
+}
+LogicalResult RmsNormGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                            ArrayRef<Value> in,
+                                            SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0], x = in[1], w = in[2];
+  double invC = 1.0 / colsOf(getX());
+  Value r = s.rsqrt(s.add(s.mul(s.rowSum(s.mul(x, x)), s.c(invC)),
+                          s.c(getEps().convertToDouble())));
+  Value xhat = s.mul(x, r);
+  Value g = s.mul(w, dy);
+  Value dot = s.mul(s.rowSum(s.mul(g, xhat)), s.c(invC));
+  out.push_back(s.mul(r, s.sub(g, s.mul(xhat, dot))));
+  out.push_back(s.mul(dy, xhat));
+  return success();
+}
+
+SmallVector<Access> LayerNormOp::getOperandAccess() {
+  return {Access::Elem, Access::Col, Access::Col};
+}
+SmallVector<Access> LayerNormOp::getResultAccess() { return elems(1); }
+LogicalResult LayerNormOp::emitScalarBody(OpBuilder &b, Location loc,
+                                          ArrayRef<Value> in,
+                                          SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value x = in[0], w = in[1], bias = in[2];
+  Value invC = s.c(1.0 / colsOf(getX()));
+  Value mean = s.mul(s.rowSum(x), invC);
+  Value d = s.sub(x, mean);
+  Value var = s.mul(s.rowSum(s.mul(d, d)), invC);
+  Value r = s.rsqrt(s.add(var, s.c(getEps().convertToDouble())));
+  out.push_back(s.add(s.mul(s.mul(d, r), w), bias));
+  return success();
+}
+
+SmallVector<Access> LayerNormGradOp::getOperandAccess() {
+  return {Access::Elem, Access::Elem, Access::Col};
+}
+SmallVector<Access> LayerNormGradOp::getResultAccess() {
+  return {Access::Elem, Access::ColSum, Access::ColSum};
+}
+LogicalResult LayerNormGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                              ArrayRef<Value> in,
+                                              SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0], x = in[1], w = in[2];
+  Value invC = s.c(1.0 / colsOf(getX()));
+  Value mean = s.mul(s.rowSum(x), invC);
+  Value d = s.sub(x, mean);
+  Value var = s.mul(s.rowSum(s.mul(d, d)), invC);
+  Value r = s.rsqrt(s.add(var, s.c(getEps().convertToDouble())));
+  Value xhat = s.mul(d, r);
+  Value g = s.mul(w, dy);
+  Value meanG = s.mul(s.rowSum(g), invC);
+  Value meanGX = s.mul(s.rowSum(s.mul(g, xhat)), invC);
+  out.push_back(s.mul(r, s.sub(s.sub(g, meanG), s.mul(xhat, meanGX))));
+  out.push_back(s.mul(dy, xhat));
+  out.push_back(dy);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizers
+//===----------------------------------------------------------------------===//
+
+SmallVector<Access> AdamWOp::getOperandAccess() {
+  return {Access::Elem,   Access::Elem,   Access::Elem,  Access::Elem,
+          Access::Scalar, Access::Scalar, Access::Scalar};
+}
+SmallVector<Access> AdamWOp::getResultAccess() { return elems(3); }
+LogicalResult AdamWOp::emitScalarBody(OpBuilder &b, Location loc,
+                                      ArrayRef<Value> in,
+                                      SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value p = in[0], g = in[1], m = in[2], v = in[3], lr = in[4], bc1 = in[5],
+        bc2 = in[6];
+  double b1 = getBeta1().convertToDouble(), b2 = getBeta2().convertToDouble();
+  // Decoupled weight decay first, as torch.optim.AdamW does.
+  Value decayed =
+      s.sub(p, s.mul(s.mul(lr, s.c(getWd().convertToDouble())), p));
+  Value m2 = s.add(s.mul(s.c(b1), m), s.mul(s.c(1.0 - b1), g));
+  Value v2 = s.add(s.mul(s.c(b2), v), s.mul(s.c(1.0 - b2), s.mul(g, g)));
+  Value denom = s.add(s.div(s.sqrt(v2), s.sqrt(bc2)),
+                      s.c(getEps().convertToDouble()));
+  Value stepSize = s.div(lr, bc1);
+  out.push_back(s.sub(decayed, s.mul(stepSize, s.div(m2, denom))));
+  out.push_back(m2);
+  out.push_back(v2);
+  return success();
+}
+
+SmallVector<Access> SgdOp::getOperandAccess() {
+  return {Access::Elem, Access::Elem, Access::Elem, Access::Scalar};
+}
+SmallVector<Access> SgdOp::getResultAccess() { return elems(2); }
+LogicalResult SgdOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value p = in[0], g = in[1], buf = in[2], lr = in[3];
+  Value gd = s.add(g, s.mul(s.c(getWd().convertToDouble()), p));
+  Value buf2 = s.add(s.mul(s.c(getMomentum().convertToDouble()), buf), gd);
+  out.push_back(s.sub(p, s.mul(lr, buf2)));
+  out.push_back(buf2);
+  return success();
+}

@@ -1,0 +1,228 @@
+//===- Gradients.cpp - Reverse-mode rules of ftlt ops ---------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// One rule per differentiable op: given the gradients of its results, build
+// the gradients of its operands. The autodiff pass walks a function backwards
+// and calls these. Each rule is checked against central finite differences in
+// test/Transforms/autodiff-*.mlir and compiler/unittests.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Dialect/FTLT/IR/FTLTOps.h"
+
+using namespace mlir;
+using namespace mlir::ftlt;
+
+LogicalResult EmbeddingOp::buildGradients(OpBuilder &b,
+                                          ArrayRef<Value> resultGrads,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (needed[0] && resultGrads[0])
+    grads[0] = b.create<EmbeddingGradOp>(getLoc(), getTable().getType(),
+                                         resultGrads[0], getIds());
+  return success();
+}
+
+LogicalResult LinearOp::buildGradients(OpBuilder &b,
+                                       ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  grads.assign(getNumOperands(), Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    grads[0] = b.create<LinearGradInputOp>(getLoc(), getX().getType(), dy,
+                                           getWeight());
+  if (needed[1])
+    grads[1] = b.create<LinearGradWeightOp>(getLoc(), getWeight().getType(), dy,
+                                            getX(), Value());
+  if (getBias() && needed[2])
+    grads[2] =
+        b.create<ColumnSumOp>(getLoc(), getBias().getType(), dy);
+  return success();
+}
+
+LogicalResult RmsNormOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (!resultGrads[0])
+    return success();
+  auto op = b.create<RmsNormGradOp>(getLoc(), getX().getType(),
+                                    getWeight().getType(), resultGrads[0],
+                                    getX(), getWeight(), getEps());
+  grads[0] = op.getDx();
+  grads[1] = op.getDweight();
+  return success();
+}
+
+LogicalResult LayerNormOp::buildGradients(OpBuilder &b,
+                                          ArrayRef<Value> resultGrads,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  grads.assign(3, Value());
+  if (!resultGrads[0])
+    return success();
+  auto op = b.create<LayerNormGradOp>(
+      getLoc(), getX().getType(), getWeight().getType(), getBias().getType(),
+      resultGrads[0], getX(), getWeight(), getEps());
+  grads[0] = op.getDx();
+  grads[1] = op.getDweight();
+  grads[2] = op.getDbias();
+  return success();
+}
+
+LogicalResult RopeOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (needed[0] && resultGrads[0])
+    grads[0] = b.create<RopeGradOp>(getLoc(), getX().getType(), resultGrads[0],
+                                    getPositions(), getTheta(), getHeadDim());
+  return success();
+}
+
+LogicalResult AttentionOp::buildGradients(OpBuilder &b,
+                                          ArrayRef<Value> resultGrads,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  grads.assign(4, Value());
+  // The log-sum-exp is an auxiliary output: nothing differentiable uses it.
+  if (!resultGrads[0])
+    return success();
+  auto op = b.create<AttentionGradOp>(
+      getLoc(), getQ().getType(), getK().getType(), getV().getType(),
+      resultGrads[0], getQ(), getK(), getV(), getResult(), getLse(),
+      getSegments(), getBatch(), getSeq(), getHeads(), getKvHeads(),
+      getHeadDim());
+  grads[0] = op.getDq();
+  grads[1] = op.getDk();
+  grads[2] = op.getDv();
+  return success();
+}
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(2, resultGrads[0]);
+  return success();
+}
+
+LogicalResult SubOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  grads[0] = dy;
+  if (needed[1])
+    grads[1] = b.create<ScaleOp>(getLoc(), dy.getType(), dy,
+                                 b.getF64FloatAttr(-1.0));
+  return success();
+}
+
+LogicalResult MulOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    grads[0] = b.create<MulOp>(getLoc(), dy.getType(), dy, getRhs());
+  if (needed[1])
+    grads[1] = b.create<MulOp>(getLoc(), dy.getType(), dy, getLhs());
+  return success();
+}
+
+LogicalResult ScaleOp::buildGradients(OpBuilder &b,
+                                      ArrayRef<Value> resultGrads,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<ScaleOp>(getLoc(), resultGrads[0].getType(),
+                                 resultGrads[0], getFactorAttr());
+  return success();
+}
+
+LogicalResult ScaleByOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    grads[0] = b.create<ScaleByOp>(getLoc(), dy, getFactor());
+  if (needed[1]) {
+    Value product = b.create<MulOp>(getLoc(), dy.getType(), dy, getX());
+    grads[1] = b.create<SumOp>(getLoc(), getFactor().getType(), product);
+  }
+  return success();
+}
+
+LogicalResult SiluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<SiluGradOp>(getLoc(), getX().getType(), resultGrads[0],
+                                    getX());
+  return success();
+}
+
+LogicalResult GeluOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<GeluGradOp>(getLoc(), getX().getType(), resultGrads[0],
+                                    getX());
+  return success();
+}
+
+LogicalResult SumOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<BroadcastOp>(getLoc(), getX().getType(),
+                                     resultGrads[0]);
+  return success();
+}
+
+LogicalResult CrossEntropyOp::buildGradients(OpBuilder &b,
+                                             ArrayRef<Value> resultGrads,
+                                             ArrayRef<bool> needed,
+                                             SmallVectorImpl<Value> &grads) {
+  grads.assign(3, Value());
+  if (needed[0] && resultGrads[0])
+    grads[0] = b.create<CrossEntropyGradOp>(
+        getLoc(), getLogits().getType(), resultGrads[0], getLogits(),
+        getTargets(), getWeights(), getLse());
+  return success();
+}
+
+LogicalResult LinearCrossEntropyOp::buildGradients(
+    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
+    SmallVectorImpl<Value> &grads) {
+  grads.assign(4, Value());
+  if (!resultGrads[0])
+    return success();
+  auto op = b.create<LinearCrossEntropyGradOp>(
+      getLoc(), getHidden().getType(), getWeight().getType(), resultGrads[0],
+      getHidden(), getWeight(), getTargets(), getWeights(), getLse(),
+      getChunk(), Value());
+  grads[0] = op.getDhidden();
+  grads[1] = op.getDweight();
+  return success();
+}
