@@ -51,6 +51,16 @@ BpeModel::BpeModel(llvm::StringMap<int32_t> vocabIn,
     if (it != vocab.end())
       fallbackIds[b] = it->second;
   }
+  static constexpr StringRef kMeta = "\xE2\x96\x81"; // U+2581
+  if (!options.byteLevel && vocab.count(kMeta)) {
+    splitAtMetaspace = llvm::none_of(vocab.keys(), [](StringRef token) {
+      for (size_t p = token.find(kMeta, 1); p != StringRef::npos;
+           p = token.find(kMeta, p + 1))
+        if (p < 3 || token.substr(p - 3, 3) != kMeta)
+          return true;
+      return false;
+    });
+  }
 }
 
 BpeModel::~BpeModel() = default;
@@ -179,6 +189,25 @@ void BpeModel::mergeWord(StringRef word, std::vector<int32_t> &out) const {
 }
 
 void BpeModel::tokenize(StringRef word, std::vector<int32_t> &out) const {
+  if (splitAtMetaspace) {
+    // Cut before each "▁" that follows something else; merges cannot cross
+    // those points, so the parts give the same ids as the whole.
+    static constexpr StringRef kMeta = "\xE2\x96\x81";
+    size_t start = 0;
+    for (size_t p = word.find(kMeta, 1); p != StringRef::npos;
+         p = word.find(kMeta, p + 3)) {
+      if (p >= 3 && word.substr(p - 3, 3) == kMeta)
+        continue;
+      tokenizePart(word.slice(start, p), out);
+      start = p;
+    }
+    tokenizePart(word.substr(start), out);
+    return;
+  }
+  tokenizePart(word, out);
+}
+
+void BpeModel::tokenizePart(StringRef word, std::vector<int32_t> &out) const {
   if (word.empty())
     return;
   // With ignore_merges a word in the vocabulary is one token. The cache

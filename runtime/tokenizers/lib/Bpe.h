@@ -70,6 +70,7 @@ private:
   };
 
   void mergeWord(llvm::StringRef word, std::vector<int32_t> &out) const;
+  void tokenizePart(llvm::StringRef word, std::vector<int32_t> &out) const;
   void addSymbol(llvm::SmallVectorImpl<Symbol> &syms, int32_t id,
                  uint32_t len) const;
   const MergeInfo *findMerge(int32_t a, int32_t b) const {
@@ -84,6 +85,11 @@ private:
   std::array<int32_t, 256> singleByteIds;
   /// Id of "<0xNN>" for each byte, or -1.
   std::array<int32_t, 256> fallbackIds;
+  /// Whether no merge can cross the start of a "▁" that follows another
+  /// character: "▁" is a token and no token has "▁" after anything but
+  /// "▁". Then words (whole sentences without a pre-tokenizer, as in
+  /// Llama-2) are cut there and the pieces go through the cache.
+  bool splitAtMetaspace = false;
 
   struct CacheShard;
   static constexpr unsigned kShards = 64;

@@ -96,6 +96,41 @@ TEST(Bpe, ByteLevelModeUsesRawBytes) {
   EXPECT_EQ(run(m, "\xC3"), (Ids{0xC3}));
 }
 
+TEST(Bpe, MetaspaceCutsOnlyWhenNoTokenCrossesThem) {
+  // "\xE2\x96\x81" is U+2581 (the SentencePiece space).
+  auto make = [](bool crossing) {
+    llvm::StringMap<int32_t> v;
+    const char *names[] = {"\xE2\x96\x81",
+                           "a",
+                           "b",
+                           "\xE2\x96\x81"
+                           "a",
+                           "\xE2\x96\x81"
+                           "b",
+                           "\xE2\x96\x81"
+                           "a\xE2\x96\x81"
+                           "b"};
+    for (int32_t i = 0; i < (crossing ? 6 : 5); ++i)
+      v[names[i]] = i;
+    std::vector<std::array<int32_t, 3>> merges = {{0, 1, 3}, {0, 2, 4}};
+    if (crossing)
+      merges.push_back({3, 4, 5});
+    return std::make_unique<BpeModel>(std::move(v), merges, BpeOptions{});
+  };
+  // A token spanning "a" + "\xE2\x96\x81" exists: the word stays whole.
+  EXPECT_EQ(run(*make(true), "\xE2\x96\x81"
+                             "a\xE2\x96\x81"
+                             "b"),
+            (Ids{5}));
+  EXPECT_EQ(run(*make(false), "\xE2\x96\x81"
+                              "a\xE2\x96\x81"
+                              "b"),
+            (Ids{3, 4}));
+  EXPECT_EQ(run(*make(false), "a\xE2\x96\x81\xE2\x96\x81"
+                              "b"),
+            (Ids{1, 0, 4}));
+}
+
 TEST(Bpe, CacheIsBounded) {
   BpeModel m(vocab(), kMerges, BpeOptions{});
   // Far more distinct words than the cache holds.
