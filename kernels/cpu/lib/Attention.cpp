@@ -21,6 +21,8 @@
 
 #include "ftl/Kernels/Attention.h"
 
+#include "llvm/Support/Error.h"
+
 #include "AttentionKernels.h"
 #include "Workspace.h"
 

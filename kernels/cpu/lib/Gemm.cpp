@@ -18,6 +18,8 @@
 
 #include "ftl/Kernels/Gemm.h"
 
+#include "llvm/Support/Error.h"
+
 #include "GemmKernels.h"
 #include "Workspace.h"
 

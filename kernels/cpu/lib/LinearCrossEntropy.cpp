@@ -16,6 +16,8 @@
 
 #include "ftl/Kernels/LinearCrossEntropy.h"
 
+#include "llvm/Support/Error.h"
+
 #include "ftl/Kernels/Gemm.h"
 
 #include "RowKernels.h"

@@ -6,6 +6,8 @@
 
 #include "ftl/Kernels/ThreadPool.h"
 
+#include "llvm/Support/Error.h"
+
 #include "llvm/Support/raw_ostream.h"
 
 #include <atomic>

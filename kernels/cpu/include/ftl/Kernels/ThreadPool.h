@@ -27,11 +27,18 @@
 #define FTL_KERNELS_THREADPOOL_H
 
 #include "llvm/ADT/STLFunctionalExtras.h"
-#include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <memory>
+
+// Declared only: callers of the functions returning these include
+// llvm/Support/Error.h themselves, which keeps this header light.
+namespace llvm {
+class Error;
+class StringRef;
+template <class T>
+class Expected;
+} // namespace llvm
 
 namespace ftl::kernels {
 
