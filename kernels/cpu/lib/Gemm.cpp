@@ -199,7 +199,9 @@ void ftl::kernels::sgemmWithIsa(KernelIsa isa, Trans ta, Trans tb, int64_t M,
     scaleC(M, N, beta, C, ldc, pool);
     return;
   }
-  const GemmKernel &kern = kernelFor(isa);
+  // A path this CPU cannot run would fault; use the best one it can.
+  const GemmKernel &kern =
+      kernelFor(kernelIsaSupported(isa) ? isa : detectKernelIsa());
   Problem p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   // Block sizes depend only on the shape, never on the thread count.
   Blocking blk;

@@ -46,10 +46,6 @@ void forEachRow(ThreadPool *pool, int64_t T,
     fn(0, T);
 }
 
-KernelIsa gemmIsa(KernelIsa isa) {
-  return kernelIsaSupported(isa) ? isa : detectKernelIsa();
-}
-
 } // namespace
 
 llvm::Error ftl::kernels::validateLinearCrossEntropyArgs(int64_t T, int64_t D,
@@ -111,7 +107,7 @@ void ftl::kernels::linearCrossEntropyForward(
 
   for (int64_t v0 = 0; v0 < V; v0 += C) {
     const int64_t n = std::min(C, V - v0);
-    sgemmWithIsa(gemmIsa(isa), Trans::No, Trans::Yes, T, n, D, 1.0f, hidden, D,
+    sgemmWithIsa(isa, Trans::No, Trans::Yes, T, n, D, 1.0f, hidden, D,
                  weight + v0 * D, D, 0.0f, logits, n, pool);
     forEachRow(pool, T, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
@@ -157,7 +153,7 @@ void ftl::kernels::linearCrossEntropyBackward(
     return;
   }
   const RowKernels &R = rowKernelsFor(isa);
-  const KernelIsa gi = gemmIsa(isa);
+  const KernelIsa gi = isa;
   const int64_t C = effectiveChunk(chunk, V);
   float *grad = workspace(WorkspaceSlot::CrossEntropy, T * C + T);
   float *coef = grad + T * C;

@@ -42,8 +42,9 @@ void sgemm(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha,
            const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
            float *C, int64_t ldc, ThreadPool *pool = defaultPool());
 
-/// The same on a chosen path (for tests and benchmarks). `isa` must be
-/// supported by this CPU (see kernelIsaSupported).
+/// The same on a chosen path (for tests and benchmarks). A path this CPU
+/// does not support (see kernelIsaSupported) is replaced by the best one it
+/// does.
 void sgemmWithIsa(KernelIsa isa, Trans ta, Trans tb, int64_t M, int64_t N,
                   int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C,
