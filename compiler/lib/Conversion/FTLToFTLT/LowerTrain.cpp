@@ -186,7 +186,122 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       func::FuncOp fn = buildLossFunction(module, *plan, index);
       symbols.insert(fn);
       train->setAttr("step", SymbolRefAttr::get(fn.getSymNameAttr()));
+      // A forward-only copy computes held-out loss; autodiff leaves it alone.
+      OpBuilder b(fn);
+      b.setInsertionPointAfter(fn);
+      auto eval = cast<func::FuncOp>(b.clone(*fn));
+      eval.setSymName("train" + std::to_string(index) + "_eval");
+      eval->removeAttr("ftl.loss");
+      eval->setAttr("ftl.eval_loss", b.getUnitAttr());
+      symbols.insert(eval);
+      train->setAttr("eval", SymbolRefAttr::get(eval.getSymNameAttr()));
+      FailureOr<func::FuncOp> update = buildUpdateFunction(module, *plan, index);
+      if (failed(update))
+        return signalPassFailure();
+      symbols.insert(*update);
+      train->setAttr("update",
+                     SymbolRefAttr::get((*update).getSymNameAttr()));
     }
+  }
+
+  /// One optimizer step over every trainable tensor: arguments are, per
+  /// tensor, the parameter, its gradient and the optimizer state (AdamW: m
+  /// and v; SGD: the momentum buffer), then the scalars lr, bias corrections
+  /// (AdamW) and the gradient scale (clipping). Results are the new
+  /// parameters and states, in the same order; the runtime binds them to the
+  /// argument memory, making the update in place.
+  FailureOr<func::FuncOp> buildUpdateFunction(ModuleOp module,
+                                              const TrainPlan &plan,
+                                              size_t index) {
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b(ctx);
+    fd::TrainOp train = plan.train;
+    Location loc = train.getLoc();
+    StringRef kind = "adamw";
+    DictionaryAttr config = b.getDictionaryAttr({});
+    if (Value opt = train.getOptimizer()) {
+      auto make = opt.getDefiningOp<fd::MakeOp>();
+      if (!make)
+        return train.emitError("the optimizer must be a constant description");
+      kind = make.getName();
+      config = make->getDiscardableAttrDictionary();
+    }
+    auto getF = [&](StringRef key, double fallback) {
+      if (auto a = config.getAs<FloatAttr>(key))
+        return a.getValueAsDouble();
+      return fallback;
+    };
+    bool adamw = kind == "adamw";
+    if (!adamw && kind != "sgd")
+      return train.emitError("not implemented yet: optimizer '") << kind << "'";
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    SmallVector<Type> argTypes, resultTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    unsigned statesPerTensor = adamw ? 2 : 1;
+    for (const PlannedTensor &t : plan.tensors) {
+      if (!t.trainable)
+        continue;
+      auto type = RankedTensorType::get(t.shape, b.getF32Type());
+      auto name = b.getStringAttr(t.name);
+      argTypes.push_back(type);
+      argAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("ftl.param", name),
+           b.getNamedAttr("ftl.trainable", b.getUnitAttr())}));
+      argTypes.push_back(type);
+      argAttrs.push_back(
+          b.getDictionaryAttr({b.getNamedAttr("ftl.grad_acc", name)}));
+      for (unsigned k = 0; k < statesPerTensor; ++k) {
+        argTypes.push_back(type);
+        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
+            "ftl.opt_state",
+            b.getStringAttr(t.name + (k == 0 ? (adamw ? ".m" : ".momentum")
+                                             : ".v")))}));
+      }
+      for (unsigned k = 0; k < 1 + statesPerTensor; ++k)
+        resultTypes.push_back(type);
+    }
+    for (StringRef name : {"lr", "bias1", "bias2", "grad_scale"}) {
+      argTypes.push_back(scalar);
+      argAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("ftl.scalar", b.getStringAttr(name))}));
+    }
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = b.create<func::FuncOp>(
+        loc, "train" + std::to_string(index) + "_update",
+        b.getFunctionType(argTypes, resultTypes));
+    fn.setAllArgAttrs(argAttrs);
+    fn->setAttr("ftl.update", b.getStringAttr(kind));
+    fn.setPrivate();
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    unsigned n = entry->getNumArguments();
+    Value lr = entry->getArgument(n - 4), bias1 = entry->getArgument(n - 3),
+          bias2 = entry->getArgument(n - 2),
+          gradScale = entry->getArgument(n - 1);
+    SmallVector<Value> results;
+    unsigned stride = 2 + statesPerTensor;
+    for (unsigned i = 0; i + 4 < n; i += stride) {
+      Value p = entry->getArgument(i);
+      Value g = b.create<ftlt::ScaleByOp>(loc, entry->getArgument(i + 1),
+                                          gradScale);
+      if (adamw) {
+        auto step = b.create<ftlt::AdamWOp>(
+            loc, p, g, entry->getArgument(i + 2), entry->getArgument(i + 3), lr,
+            bias1, bias2, b.getF64FloatAttr(getF("beta1", 0.9)),
+            b.getF64FloatAttr(getF("beta2", 0.999)),
+            b.getF64FloatAttr(getF("eps", 1e-8)),
+            b.getF64FloatAttr(getF("wd", 0.0)));
+        results.append({step.getNewParam(), step.getNewM(), step.getNewV()});
+      } else {
+        auto step = b.create<ftlt::SgdOp>(loc, p, g, entry->getArgument(i + 2),
+                                          lr,
+                                          b.getF64FloatAttr(getF("momentum", 0.0)),
+                                          b.getF64FloatAttr(getF("wd", 0.0)));
+        results.append({step.getNewParam(), step.getNewBuf()});
+      }
+    }
+    b.create<func::ReturnOp>(loc, results);
+    return fn;
   }
 
   func::FuncOp buildLossFunction(ModuleOp module, const TrainPlan &plan,

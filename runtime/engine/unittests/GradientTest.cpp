@@ -1,0 +1,294 @@
+//===- GradientTest.cpp - Every op's backward against finite differences --===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// For each differentiable ftlt op, a loss `sum(op(inputs) * R)` with a fixed
+// random R is differentiated by the autodiff pass, compiled (fusion, buffer
+// planning) and executed; every gradient entry (or a sample of them) is
+// compared with a central finite difference of the same compiled loss.
+// Float32 execution: the step and tolerance are chosen for f32 (h = 1e-2,
+// entries compared with atol + rtol * |g|).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ftl/Dialect/FTLT/IR/FTLTOps.h"
+#include "ftl/Engine/InterpretedKernels.h"
+#include "ftl/Engine/Program.h"
+#include "ftl/Kernels/ThreadPool.h"
+#include "ftl/Pipeline/Pipeline.h"
+#include "ftl/Runtime/Rng.h"
+#include "ftl/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace ::ftl::rt;
+
+namespace {
+
+struct Compiled {
+  std::unique_ptr<InterpretedKernels> kernels;
+  std::unique_ptr<Program> program;
+};
+
+class GradientTest : public ::testing::Test {
+protected:
+  GradientTest() {
+    DialectRegistry registry;
+    ::ftl::registerCompilerDialects(registry);
+    context = std::make_unique<MLIRContext>(registry);
+    context->loadAllAvailableDialects();
+    pool = std::make_unique<::ftl::kernels::ThreadPool>(2);
+  }
+
+  /// Parses `body` as the loss function `@f`, returns (loss program,
+  /// gradient program) built from two copies of it.
+  void compile(const std::string &text) {
+    auto parse = [&]() {
+      OwningOpRef<ModuleOp> m = parseSourceString<ModuleOp>(text, context.get());
+      EXPECT_TRUE(m) << "cannot parse test IR";
+      return m;
+    };
+    lossModule = parse();
+    gradModule = parse();
+    ASSERT_TRUE(lossModule && gradModule);
+    // The loss copy: fused like the eval function.
+    {
+      PassManager pm(context.get());
+      pm.addNestedPass<func::FuncOp>(mlir::ftl::createFuseElementwise());
+      ASSERT_TRUE(succeeded(pm.run(*lossModule)));
+    }
+    {
+      PassManager pm(context.get());
+      pm.addPass(mlir::ftl::createAutodiff());
+      pm.addPass(createCSEPass());
+      pm.addNestedPass<func::FuncOp>(mlir::ftl::createFuseElementwise());
+      ASSERT_TRUE(succeeded(pm.run(*gradModule)));
+    }
+    loss = build(*lossModule);
+    grad = build(*gradModule);
+  }
+
+  Compiled build(ModuleOp module) {
+    Compiled c;
+    auto kernels = InterpretedKernels::create(module);
+    EXPECT_TRUE(bool(kernels)) << llvm::toString(kernels.takeError());
+    c.kernels = std::move(*kernels);
+    auto fn = *module.getOps<func::FuncOp>().begin();
+    auto program = Program::build(fn, *c.kernels, pool.get());
+    EXPECT_TRUE(bool(program)) << llvm::toString(program.takeError());
+    c.program = std::move(*program);
+    return c;
+  }
+
+  /// Random inputs for every argument (ids within `intMax`).
+  void makeInputs(int64_t intMax, uint64_t seed = 1) {
+    Rng rng(seed);
+    inputs.clear();
+    for (const ValueInfo &info : loss.program->arguments()) {
+      std::vector<float> data(info.numel());
+      if (info.isInt) {
+        auto *ids = reinterpret_cast<int32_t *>(data.data());
+        for (int64_t i = 0; i < info.numel(); ++i)
+          ids[i] = int32_t(rng.below(intMax));
+      } else {
+        for (float &x : data)
+          x = float(rng.normal() * 0.5);
+      }
+      inputs.push_back(std::move(data));
+    }
+  }
+
+  float runLoss() {
+    float value = 0;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      loss.program->bindArgument(i, inputs[i].data());
+    loss.program->bindResult(0, &value);
+    llvm::Error e = loss.program->run();
+    EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
+    return value;
+  }
+
+  /// Runs the gradient program; grads[i] for each trainable argument.
+  std::vector<std::vector<float>> runGrad(float &value) {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      grad.program->bindArgument(i, inputs[i].data());
+    std::vector<std::vector<float>> grads;
+    for (size_t r = 1; r < grad.program->results().size(); ++r)
+      grads.emplace_back(grad.program->results()[r].numel());
+    grad.program->bindResult(0, &value);
+    for (size_t r = 1; r < grad.program->results().size(); ++r)
+      grad.program->bindResult(r, grads[r - 1].data());
+    llvm::Error e = grad.program->run();
+    EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
+    return grads;
+  }
+
+  /// Checks every trainable argument's gradient against central differences
+  /// on up to `samples` entries each.
+  void checkGradients(int64_t intMax, int samples = 24, double h = 1e-2,
+                      double atol = 2e-3, double rtol = 2e-2) {
+    makeInputs(intMax);
+    float value = 0;
+    auto grads = runGrad(value);
+    float plain = runLoss();
+    EXPECT_NEAR(value, plain, 1e-5 * (1 + std::fabs(plain)))
+        << "the gradient program's loss differs from the loss program's";
+    std::vector<unsigned> trainable;
+    for (unsigned i = 0; i < loss.program->arguments().size(); ++i)
+      if (loss.program->arguments()[i].trainable)
+        trainable.push_back(i);
+    ASSERT_EQ(trainable.size(), grads.size());
+    Rng pick(99);
+    for (size_t t = 0; t < trainable.size(); ++t) {
+      std::vector<float> &x = inputs[trainable[t]];
+      int64_t n = int64_t(x.size());
+      for (int s = 0; s < std::min<int64_t>(samples, n); ++s) {
+        int64_t i = n <= samples ? s : int64_t(pick.below(n));
+        float saved = x[i];
+        x[i] = saved + float(h);
+        double up = runLoss();
+        x[i] = saved - float(h);
+        double down = runLoss();
+        x[i] = saved;
+        double fd = (up - down) / (2 * h);
+        double g = grads[t][i];
+        EXPECT_NEAR(g, fd, atol + rtol * std::fabs(fd))
+            << "argument " << trainable[t] << " entry " << i;
+      }
+    }
+  }
+
+  std::unique_ptr<MLIRContext> context;
+  std::unique_ptr<::ftl::kernels::ThreadPool> pool;
+  OwningOpRef<ModuleOp> lossModule, gradModule;
+  Compiled loss, grad;
+  std::vector<std::vector<float>> inputs;
+};
+
+/// Wraps `body` (which computes %y from the arguments) into a loss function
+/// sum(%y * %r).
+std::string lossFunction(const std::string &args, const std::string &body,
+                         const std::string &yType) {
+  return "func.func @f(" + args + ", %r: " + yType +
+         ") -> tensor<f32> attributes {ftl.loss} {\n" + body +
+         "  %p = ftlt.mul %y, %r : " + yType + "\n" +
+         "  %s = ftlt.sum %p : " + yType + " -> tensor<f32>\n" +
+         "  return %s : tensor<f32>\n}\n";
+}
+
+const char *T = "{ftl.trainable}";
+
+TEST_F(GradientTest, Linear) {
+  compile(lossFunction(
+      std::string("%x: tensor<5x7xf32> ") + T + ", %w: tensor<3x7xf32> " + T +
+          ", %b: tensor<3xf32> " + T,
+      "  %y = ftlt.linear %x, %w bias %b : tensor<5x7xf32>, tensor<3x7xf32>, "
+      "tensor<3xf32> -> tensor<5x3xf32>\n",
+      "tensor<5x3xf32>"));
+  checkGradients(1);
+}
+
+TEST_F(GradientTest, Embedding) {
+  compile(lossFunction(
+      std::string("%table: tensor<11x4xf32> ") + T + ", %ids: tensor<9xi32>",
+      "  %y = ftlt.embedding %table, %ids : tensor<11x4xf32>, tensor<9xi32> "
+      "-> tensor<9x4xf32>\n",
+      "tensor<9x4xf32>"));
+  checkGradients(11, 44);
+}
+
+TEST_F(GradientTest, RmsNorm) {
+  compile(lossFunction(
+      std::string("%x: tensor<6x8xf32> ") + T + ", %w: tensor<8xf32> " + T,
+      "  %y = ftlt.rms_norm %x, %w {eps = 1.0e-05 : f64} : tensor<6x8xf32>, "
+      "tensor<8xf32> -> tensor<6x8xf32>\n",
+      "tensor<6x8xf32>"));
+  checkGradients(1, 48);
+}
+
+TEST_F(GradientTest, LayerNorm) {
+  compile(lossFunction(
+      std::string("%x: tensor<6x8xf32> ") + T + ", %w: tensor<8xf32> " + T +
+          ", %b: tensor<8xf32> " + T,
+      "  %y = ftlt.layer_norm %x, %w, %b {eps = 1.0e-05 : f64} : "
+      "tensor<6x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<6x8xf32>\n",
+      "tensor<6x8xf32>"));
+  checkGradients(1, 48);
+}
+
+TEST_F(GradientTest, Rope) {
+  compile(lossFunction(
+      std::string("%x: tensor<6x8xf32> ") + T + ", %pos: tensor<6xi32>",
+      "  %y = ftlt.rope %x, %pos {theta = 1.0e+04 : f64, head_dim = 4 : i64} : "
+      "tensor<6x8xf32>, tensor<6xi32> -> tensor<6x8xf32>\n",
+      "tensor<6x8xf32>"));
+  checkGradients(7, 48);
+}
+
+TEST_F(GradientTest, AttentionWithSegmentsAndGroupedHeads) {
+  // batch 2, seq 4, 2 heads sharing 1 kv head, head_dim 4.
+  compile(lossFunction(
+      std::string("%q: tensor<8x8xf32> ") + T + ", %k: tensor<8x4xf32> " + T +
+          ", %v: tensor<8x4xf32> " + T + ", %seg: tensor<8xi32>",
+      "  %y, %lse = ftlt.attention %q, %k, %v, %seg {batch = 2 : i64, seq = 4 "
+      ": i64, heads = 2 : i64, kv_heads = 1 : i64, head_dim = 4 : i64} : "
+      "tensor<8x8xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8xi32> -> "
+      "tensor<8x8xf32>, tensor<2x2x4xf32>\n",
+      "tensor<8x8xf32>"));
+  checkGradients(2, 64);
+}
+
+TEST_F(GradientTest, ElementwiseChain) {
+  compile(lossFunction(
+      std::string("%a: tensor<4x6xf32> ") + T + ", %b: tensor<4x6xf32> " + T +
+          ", %c: tensor<f32> " + T,
+      "  %0 = ftlt.silu %a : tensor<4x6xf32>\n"
+      "  %1 = ftlt.gelu %b : tensor<4x6xf32>\n"
+      "  %2 = ftlt.mul %0, %1 : tensor<4x6xf32>\n"
+      "  %3 = ftlt.sub %2, %a : tensor<4x6xf32>\n"
+      "  %4 = ftlt.scale %3 {factor = 1.5 : f64} : tensor<4x6xf32>\n"
+      "  %5 = ftlt.add %4, %b : tensor<4x6xf32>\n"
+      "  %y = ftlt.scale_by %5, %c : tensor<4x6xf32>, tensor<f32>\n",
+      "tensor<4x6xf32>"));
+  checkGradients(1, 24);
+}
+
+TEST_F(GradientTest, CrossEntropy) {
+  std::string text =
+      std::string("func.func @f(%logits: tensor<5x7xf32> ") + T +
+      ", %t: tensor<5xi32>, %w: tensor<5xf32>) -> tensor<f32> attributes "
+      "{ftl.loss} {\n"
+      "  %l, %lse = ftlt.cross_entropy %logits, %t, %w : tensor<5x7xf32>, "
+      "tensor<5xi32>, tensor<5xf32> -> tensor<f32>, tensor<5xf32>\n"
+      "  return %l : tensor<f32>\n}\n";
+  compile(text);
+  checkGradients(7, 35);
+}
+
+TEST_F(GradientTest, LinearCrossEntropyMatchesUnfused) {
+  std::string text =
+      std::string("func.func @f(%h: tensor<6x5xf32> ") + T +
+      ", %head: tensor<9x5xf32> " + T +
+      ", %t: tensor<6xi32>, %w: tensor<6xf32>) -> tensor<f32> attributes "
+      "{ftl.loss} {\n"
+      "  %l, %lse = ftlt.linear_cross_entropy %h, %head, %t, %w {chunk = 4 : "
+      "i64} : tensor<6x5xf32>, tensor<9x5xf32>, tensor<6xi32>, tensor<6xf32> "
+      "-> tensor<f32>, tensor<6xf32>\n"
+      "  return %l : tensor<f32>\n}\n";
+  compile(text);
+  checkGradients(9, 45);
+}
+
+} // namespace
