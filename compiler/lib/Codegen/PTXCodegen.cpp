@@ -137,7 +137,8 @@ llvm::Expected<std::string> generatePTX(ModuleOp module) {
     return outer.takeError();
   MLIRContext *ctx = module.getContext();
   DiagnosticCapture capture(ctx);
-  auto gpuModule = *(*outer)->getRegion(0).getOps<gpu::GPUModuleOp>().begin();
+  ModuleOp outerModule = **outer;
+  auto gpuModule = *outerModule.getOps<gpu::GPUModuleOp>().begin();
 
   if (failed(approximateMath(gpuModule)))
     return capture.error("cannot approximate math functions");
