@@ -6,7 +6,10 @@
 
 #include "Commands.h"
 
+#include "ftl/Codegen/FusedKernels.h"
+#include "ftl/Codegen/PTX.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Engine/Run.h"
 #include "ftl/Lang/AST.h"
 #include "ftl/Lang/Diagnostic.h"
 #include "ftl/Lang/Sema.h"
@@ -22,6 +25,7 @@
 
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -29,6 +33,8 @@ using namespace ftl;
 using namespace ftl::driver;
 using llvm::StringRef;
 using ftl::Level;
+
+std::string ftl::driver::commandLine;
 
 /// Maps an MLIR location back into the .ftl buffer, if it points there.
 static llvm::SMLoc toSMLoc(llvm::SourceMgr &sourceMgr, mlir::Location loc) {
@@ -116,6 +122,7 @@ int ftl::driver::runCompile(const Options &options) {
           .Case("step", Level::Step)
           .Case("grad", Level::Grad)
           .Case("fused", Level::Fused)
+          .Cases("llvm", "ptx", Level::Fused)
           .Default(std::nullopt);
   if (!level) {
     llvm::errs() << "ftl compile: unknown level '" << options.emit
@@ -129,6 +136,29 @@ int ftl::driver::runCompile(const Options &options) {
                         const lang::Program &, mlir::ModuleOp module) {
                       if (llvm::failed(lowerTo(module, *level)))
                         return llvm::failure();
+                      // Generated code for the fused groups.
+                      if (options.emit == "llvm" || options.emit == "ptx") {
+                        llvm::Expected<std::string> text = [&] {
+                          if (options.emit == "ptx")
+                            return codegen::generatePTX(module);
+                          codegen::CodegenOptions cg;
+                          cg.keepLLVMIR = true;
+                          auto kernels = codegen::compileFusedKernels(module, cg);
+                          if (!kernels)
+                            return llvm::Expected<std::string>(
+                                kernels.takeError());
+                          return llvm::Expected<std::string>(
+                              (*kernels)->llvmIR());
+                        }();
+                        if (!text) {
+                          llvm::errs() << "ftl compile: "
+                                       << llvm::toString(text.takeError())
+                                       << "\n";
+                          return llvm::failure();
+                        }
+                        llvm::outs() << *text;
+                        return llvm::success();
+                      }
                       mlir::OpPrintingFlags flags;
                       if (locations)
                         flags.enableDebugInfo(true, /*prettyForm=*/false)
@@ -165,7 +195,34 @@ int ftl::driver::runRun(const Options &options) {
                        lang::diag::NotImplementedYet, {construct});
           missing = true;
         });
-        return llvm::failure(missing);
+        if (missing || options.frontend.verifyDiagnostics)
+          return llvm::failure(missing);
+        rt::RunOptions run;
+        run.threads = options.threads;
+        run.runsRoot = options.runDir;
+        run.scriptPath = options.input;
+        llvm::StringRef dir = llvm::sys::path::parent_path(options.input);
+        run.sourceDir = dir.empty() ? "." : dir.str();
+        llvm::raw_string_ostream ir(run.irText);
+        module->print(ir);
+        run.commandLine = commandLine;
+        for (const std::string &extra : options.extra) {
+          llvm::StringRef flag = extra;
+          if (flag.consume_front("--max-steps="))
+            flag.getAsInteger(10, run.maxSteps);
+          if (flag == "--quiet")
+            run.quiet = true;
+        }
+        std::string folder;
+        run.runFolderOut = &folder;
+        if (llvm::Error e = rt::runModule(module, run)) {
+          llvm::errs() << "ftl run: " << llvm::toString(std::move(e)) << "\n";
+          if (!folder.empty())
+            llvm::errs() << "run folder: " << folder << "\n";
+          return llvm::failure();
+        }
+        llvm::errs() << "run folder: " << folder << "\n";
+        return llvm::success();
       });
 }
 

@@ -37,7 +37,9 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
+#include "llvm/Analysis/LoopInfo.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -113,6 +115,35 @@ static llvm::Error lowerToLLVMDialect(ModuleOp kernels,
   return llvm::Error::success();
 }
 
+/// Marks each innermost loop whose memory accesses carry an access group
+/// (the column loops) as parallel over that group, and keeps the loop
+/// unroller away from it so the vectoriser sees the loop even for short rows.
+static void annotateColumnLoops(llvm::Function &fn) {
+  llvm::LLVMContext &ctx = fn.getContext();
+  llvm::DominatorTree dominators(fn);
+  llvm::LoopInfo loops(dominators);
+  for (llvm::Loop *loop : loops.getLoopsInPreorder()) {
+    if (!loop->isInnermost())
+      continue;
+    llvm::MDNode *group = nullptr;
+    for (llvm::BasicBlock *block : loop->blocks())
+      for (llvm::Instruction &inst : *block)
+        if (llvm::MDNode *g = inst.getMetadata(llvm::LLVMContext::MD_access_group))
+          group = g;
+    if (!group)
+      continue;
+    llvm::Metadata *parallel[] = {
+        llvm::MDString::get(ctx, "llvm.loop.parallel_accesses"), group};
+    llvm::Metadata *noUnroll[] = {
+        llvm::MDString::get(ctx, "llvm.loop.unroll.disable")};
+    llvm::Metadata *ops[] = {nullptr, llvm::MDNode::get(ctx, parallel),
+                             llvm::MDNode::get(ctx, noUnroll)};
+    llvm::MDNode *id = llvm::MDNode::getDistinct(ctx, ops);
+    id->replaceOperandWith(0, id);
+    loop->setLoopID(id);
+  }
+}
+
 static void initializeNativeTarget() {
   static bool done = [] {
     llvm::InitializeNativeTarget();
@@ -166,6 +197,7 @@ compileFusedKernels(ModuleOp module, const CodegenOptions &options) {
       fn.addFnAttr("target-cpu", (*optimizerMachine)->getTargetCPU());
       fn.addFnAttr("target-features",
                    (*optimizerMachine)->getTargetFeatureString());
+      annotateColumnLoops(fn);
     }
     if (llvm::Error error = optimize(m))
       return error;

@@ -12,9 +12,10 @@
 // only between rows once per row, the rest inside the column loop that needs
 // them (so a later pass recomputes what it needs instead of storing it).
 //
-// On the CPU the column loops carry an access group and
-// `llvm.loop.parallel_accesses` (iterations touch disjoint elements, so the
-// vectoriser needs no alias checks, also for in-place results) and the sum
+// On the CPU the memory accesses of each column loop carry an access group
+// that the loop declares parallel (`llvm.loop.parallel_accesses`, added to
+// the LLVM IR by CPUCodegen.cpp): iterations touch disjoint elements, so the
+// vectoriser needs no alias checks, also for in-place results and the sum
 // accumulations `fastmath<reassoc, contract>` (so the reduction vectorises;
 // the order is fixed by the compiled code, and each row is reduced by the
 // same code, so results do not depend on how rows are split). On CUDA, thread
@@ -161,11 +162,10 @@ private:
     } else {
       loop = b.create<scf::ForOp>(loc, constI64(0), constI64(plan.cols),
                                   constI64(1), inits);
+      // Loads and stores of one column loop share an access group; the
+      // LLVM loop metadata that declares them parallel is added after
+      // translation (MLIR 19's scf-to-cf drops loop annotations).
       accessGroup = LLVM::AccessGroupAttr::get(ctx);
-      auto annotation = LLVM::LoopAnnotationAttr::get(
-          ctx, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-          {accessGroup});
-      loop->setAttr("loop_annotation", annotation);
     }
     return loop;
   }
