@@ -12,7 +12,6 @@
 #include "ftl/Run/Interrupt.h"
 
 #include <atomic>
-#include <cassert>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -32,7 +31,7 @@ std::atomic<int> gSignalCount{0};
 std::atomic<int> gLastSignal{0};
 std::atomic<int> gWriteDepth{0};
 std::atomic<bool> gExitAfterWrite{false};
-std::atomic<bool> gGuardLive{false};
+std::atomic<int> gGuardDepth{0};
 std::atomic<bool> gPrintMessages{true};
 
 struct sigaction gOldInt;
@@ -79,9 +78,10 @@ extern "C" void ftlInterruptHandler(int signal) {
 InterruptGuard::InterruptGuard() : InterruptGuard(Options()) {}
 
 InterruptGuard::InterruptGuard(Options options) {
-  bool wasLive = gGuardLive.exchange(true);
-  assert(!wasLive && "only one InterruptGuard may be live at a time");
-  (void)wasLive;
+  // A guard inside a live one (a train step inside a loop that also guards)
+  // shares the outer one's handlers and counts.
+  if (gGuardDepth.fetch_add(1) > 0)
+    return;
   gPrintMessages.store(options.printMessages);
   gSignalCount.store(0);
   gLastSignal.store(0);
@@ -99,13 +99,12 @@ InterruptGuard::InterruptGuard(Options options) {
 }
 
 InterruptGuard::~InterruptGuard() {
+  if (gGuardDepth.fetch_sub(1) > 1)
+    return;
   ::sigaction(SIGINT, &gOldInt, nullptr);
   ::sigaction(SIGTERM, &gOldTerm, nullptr);
-  {
-    std::lock_guard<std::mutex> lock(gHookMutex);
-    gForcedExitHook = nullptr;
-  }
-  gGuardLive.store(false);
+  std::lock_guard<std::mutex> lock(gHookMutex);
+  gForcedExitHook = nullptr;
 }
 
 bool InterruptGuard::interrupted() { return gSignalCount.load() > 0; }

@@ -57,6 +57,11 @@ static std::string formatValue(double value) {
 
 /// Rate samples closer together than this are merged into the next one.
 static constexpr double kMinSampleSeconds = 0.25;
+/// Count changes less than this apart belong to the same moment (a step that
+/// calls `addTokens` and then `update`); a moment ends at the first change
+/// after a longer pause, or after one second of continuous changes.
+static constexpr double kMomentSeconds = 0.01;
+static constexpr double kLongestMomentSeconds = 1.0;
 
 struct Progress::Impl {
   std::mutex mutex;
@@ -70,6 +75,8 @@ struct Progress::Impl {
   std::vector<std::pair<std::string, double>> values;
 
   double start = 0;
+  double lastChange = 0;
+  double momentStart = 0;
   double lastDraw = -1e300;
   bool finished = false;
   bool lineOnScreen = false;
@@ -247,12 +254,29 @@ struct Progress::Impl {
     return current != sampleItems || tokens != sampleTokens;
   }
 
-  void changed() {
+  /// Before a change of the counts at `time`: when the last moment is over,
+  /// the counts now are its complete result, so take the rate sample at its
+  /// time.
+  void beforeChange(double time) {
+    bool momentOver = time - lastChange > kMomentSeconds ||
+                      time - momentStart >= kLongestMomentSeconds;
+    if (!momentOver)
+      return;
+    if (countsChanged() && lastChange - sampleTime >= kMinSampleSeconds)
+      sample(lastChange);
+    momentStart = time;
+  }
+
+  /// Runs `apply` (a change of the counts) between sampling and drawing;
+  /// nothing changes once finished.
+  template <class Apply>
+  void change(Apply apply) {
     if (finished)
       return;
     double time = now();
-    if (countsChanged() && time - sampleTime >= kMinSampleSeconds)
-      sample(time);
+    beforeChange(time);
+    apply();
+    lastChange = time;
     draw(time, /*force=*/false);
   }
 };
@@ -283,6 +307,8 @@ Progress::Progress(StringRef description, uint64_t total,
   impl->total = total;
   impl->start = impl->now();
   impl->sampleTime = impl->start;
+  impl->lastChange = impl->start;
+  impl->momentStart = impl->start;
   // Plain output waits one interval for its first line; a terminal shows
   // the bar at once.
   impl->lastDraw = impl->terminal ? -1e300 : impl->start;
@@ -294,21 +320,20 @@ Progress::~Progress() { finish(); }
 
 void Progress::update(uint64_t current) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  impl->current = current;
-  impl->changed();
+  impl->change([&] { impl->current = current; });
 }
 
 void Progress::advance(uint64_t n, uint64_t tokens) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  impl->current += n;
-  impl->tokens += tokens;
-  impl->changed();
+  impl->change([&] {
+    impl->current += n;
+    impl->tokens += tokens;
+  });
 }
 
 void Progress::addTokens(uint64_t n) {
   std::lock_guard<std::mutex> lock(impl->mutex);
-  impl->tokens += n;
-  impl->changed();
+  impl->change([&] { impl->tokens += n; });
 }
 
 void Progress::setValue(StringRef name, double value) {
@@ -327,7 +352,6 @@ void Progress::setValue(StringRef name, double value) {
 void Progress::setTotal(uint64_t total) {
   std::lock_guard<std::mutex> lock(impl->mutex);
   impl->total = total;
-  impl->changed();
 }
 
 void Progress::message(StringRef line) {
@@ -347,8 +371,6 @@ void Progress::finish() {
   if (impl->finished)
     return;
   double time = impl->now();
-  if (impl->countsChanged())
-    impl->sample(time);
   impl->finished = true;
   if (impl->terminal) {
     impl->write("\r" + impl->terminalLine(time) + "\x1b[K\n");

@@ -99,6 +99,31 @@ TEST(Interrupt, ANewGuardStartsClearAndTheOldHandlerComesBack) {
   EXPECT_EQ(after.sa_handler, customHandler);
 }
 
+TEST(Interrupt, GuardsNest) {
+  struct sigaction custom, before, current;
+  std::memset(&custom, 0, sizeof(custom));
+  custom.sa_handler = customHandler;
+  sigemptyset(&custom.sa_mask);
+  ASSERT_EQ(::sigaction(SIGINT, &custom, &before), 0);
+  {
+    InterruptGuard outer(quiet());
+    {
+      InterruptGuard inner(quiet());
+      ASSERT_EQ(::raise(SIGINT), 0);
+    }
+    // The inner guard neither cleared the count nor removed the handler.
+    EXPECT_EQ(InterruptGuard::signalCount(), 1);
+    ASSERT_EQ(::sigaction(SIGINT, nullptr, &current), 0);
+    EXPECT_NE(current.sa_handler, customHandler);
+    {
+      InterruptGuard again(quiet());
+      EXPECT_TRUE(InterruptGuard::interrupted());
+    }
+  }
+  ASSERT_EQ(::sigaction(SIGINT, &before, &current), 0);
+  EXPECT_EQ(current.sa_handler, customHandler);
+}
+
 TEST(Interrupt, WriteScopeWithoutSignalsDoesNothing) {
   InterruptGuard guard(quiet());
   {

@@ -77,17 +77,18 @@ TEST(Progress, PlainLinesEveryIntervalWithSmoothedRates) {
     EXPECT_EQ(out, "train: 100/1000 (10.0%) loss=2.346 tok/s=2560 "
                    "elapsed=0:10 eta=1:30\n");
 
-    // Twice the tokens per step from t=10 to t=15.
+    // Twice the tokens per step from t=10 to t=15. A rate sample is taken
+    // when the next change shows the moment is over, so the sample for
+    // t=15 is in the line drawn at t=20.
     clock.now = 15;
     progress.setValue("loss", 2.0);
     progress.setValue("lr", 3e-4);
     progress.advance(50, 25600);
-    double w = 1 - std::exp(-5.0 / 5.0);
-    double tokenRate = 2560 + w * (5120 - 2560);
     EXPECT_EQ(lines(out).size(), 1u); // 5 s since the last line
     clock.now = 20;
     progress.advance(50, 25600);
-    tokenRate += w * (5120 - tokenRate);
+    double w = 1 - std::exp(-5.0 / 5.0);
+    double tokenRate = 2560 + w * (5120 - 2560);
     ASSERT_EQ(lines(out).size(), 2u);
     EXPECT_EQ(lines(out)[1],
               "train: 200/1000 (20.0%) loss=2 lr=0.0003 tok/s=" +
@@ -120,11 +121,15 @@ TEST(Progress, UnknownTotalAndItemRates) {
   Progress progress("tokenize", 0, options);
   clock.now = 12;
   progress.advance(30);
-  EXPECT_EQ(out, "tokenize: 30 docs/s=2.5 elapsed=0:12\n");
+  // No rate yet: one change is not enough to measure one.
+  EXPECT_EQ(out, "tokenize: 30 elapsed=0:12\n");
+  clock.now = 24;
+  progress.advance(30);
+  EXPECT_EQ(lines(out).back(), "tokenize: 60 docs/s=2.5 elapsed=0:24");
   clock.now = 3725;
   progress.finish();
   EXPECT_EQ(lines(out).back(),
-            "tokenize: 30 docs/s=0.00805 elapsed=1:02:05 done");
+            "tokenize: 60 docs/s=0.0161 elapsed=1:02:05 done");
 }
 
 TEST(Progress, PlainLineBeforeAnyRateHasNoRate) {
@@ -210,13 +215,13 @@ TEST(Progress, TerminalBarFillsWithProgress) {
   options.clock = clock.fn();
   Progress progress("gen", 4, options);
   clock.now = 1;
+  progress.advance(1);
+  clock.now = 2;
   out.clear();
   progress.advance(1);
-  // 25% of a 40-column bar.
-  EXPECT_NE(out.find("gen  25% [##########------------------------------] "
-                     "1/4 1 it/s 0:01<0:03"),
-            std::string::npos)
-      << out;
+  // 50% of a 40-column bar.
+  EXPECT_EQ(out, "\rgen  50% [####################--------------------] "
+                 "2/4 1 it/s 0:02<0:02\x1b[K");
 }
 
 TEST(Progress, NarrowTerminalsDropTheBarAndNeverWrap) {
@@ -264,4 +269,42 @@ TEST(Progress, ThreadSafeUpdates) {
       << all.back();
   for (const std::string &line : all)
     EXPECT_TRUE(llvm::StringRef(line).starts_with("work: ")) << line;
+}
+
+TEST(Progress, SplitCallsOfOneStepCountTogether) {
+  // A step that reports tokens and then its number in two calls (a few
+  // microseconds apart) must not look like a step without tokens followed
+  // by tokens without a step.
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  FakeClock clock;
+  Progress progress("train", 100, plainOptions(os, clock));
+  for (int step = 1; step <= 30; ++step) {
+    clock.now = 2.0 * step;
+    progress.addTokens(1000);
+    clock.now += 2e-6;
+    progress.update(step);
+    if (step == 2) {
+      EXPECT_EQ(progress.plainLine(),
+                "train: 2/100 (2.0%) tok/s=500 elapsed=0:04 eta=3:16");
+    }
+  }
+  // Constant 0.5 steps/s and 500 tok/s: the smoothed rates are exact.
+  EXPECT_EQ(progress.plainLine(),
+            "train: 30/100 (30.0%) tok/s=500 elapsed=1:00 eta=2:20");
+}
+
+TEST(Progress, ContinuousChangesStillGetRates) {
+  // Changes 1 ms apart never leave a pause; samples are still taken (about
+  // once a second).
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  FakeClock clock;
+  Progress progress("tokenize", 6000, plainOptions(os, clock));
+  for (int i = 1; i <= 3000; ++i) {
+    clock.now = 0.001 * i;
+    progress.advance(1, 10);
+  }
+  EXPECT_EQ(progress.plainLine(),
+            "tokenize: 3000/6000 (50.0%) tok/s=10000 elapsed=0:03 eta=0:03");
 }

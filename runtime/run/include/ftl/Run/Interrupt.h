@@ -12,7 +12,7 @@
 ///
 /// 1. The first signal sets the flag that `interrupted()` reports. The run
 ///    stops at its next safe point (the end of a step), writes a checkpoint,
-///    marks its manifest "interrupted" and exits; `ftl run --resume` goes on.
+///    marks its manifest "interrupted" and exits; a resumed run goes on.
 /// 2. A second signal exits at once, with status 128 + signal number
 ///    (130 for SIGINT, 143 for SIGTERM) -- unless a checkpoint is being
 ///    written (a `CheckpointWriteScope` is open): then the write is allowed
@@ -22,8 +22,9 @@
 ///    write. Checkpoints are written to a temporary folder and renamed into
 ///    place, so the previous checkpoint is still intact.
 ///
-/// Only one guard may be live at a time; it restores the previous handlers
-/// when destroyed.
+/// Guards nest: one created while another is live shares its handlers and
+/// counts (the outermost one clears the count when it is created and
+/// restores the previous handlers when it is destroyed).
 ///
 //===----------------------------------------------------------------------===//
 
@@ -41,10 +42,11 @@ public:
     bool printMessages = true;
   };
 
-  /// Installs the handlers and clears the signal count.
+  /// Installs the handlers and clears the signal count (unless another
+  /// guard is live).
   InterruptGuard();
   explicit InterruptGuard(Options options);
-  /// Restores the handlers that were installed before.
+  /// The outermost guard restores the handlers installed before it.
   ~InterruptGuard();
   InterruptGuard(const InterruptGuard &) = delete;
   InterruptGuard &operator=(const InterruptGuard &) = delete;
@@ -60,8 +62,8 @@ public:
 
   /// Called (on a normal thread, not in the signal handler) just before the
   /// process exits because a second signal came during a checkpoint write:
-  /// the place to mark the manifest "interrupted". Cleared by the guard's
-  /// destructor.
+  /// the place to mark the manifest "interrupted". Cleared when the
+  /// outermost guard is destroyed.
   static void setForcedExitHook(std::function<void()> hook);
 };
 
