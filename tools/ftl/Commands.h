@@ -31,6 +31,9 @@ struct Options {
 
 bool parseOptions(int argc, char **argv, Options &options, std::string &error);
 
+/// The whole command line, for run manifests.
+extern std::string commandLine;
+
 int runCheck(const Options &options);
 int runFmt(const Options &options);
 int runCompile(const Options &options);

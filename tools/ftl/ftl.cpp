@@ -11,6 +11,8 @@
 
 #include "Commands.h"
 
+#include "ftl/Engine/Run.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
@@ -60,6 +62,8 @@ int main(int argc, char **argv) {
     llvm::outs() << "ftl " << FTL_VERSION << "\n";
     return 0;
   }
+  for (int i = 0; i < argc; ++i)
+    commandLine += (i ? " " : "") + std::string(argv[i]);
   Options options;
   std::string error;
   if (!parseOptions(argc - 2, argv + 2, options, error)) {
@@ -72,8 +76,10 @@ int main(int argc, char **argv) {
     return runFmt(options);
   if (command == "compile")
     return runCompile(options);
-  if (command == "run")
+  if (command == "run") {
+    ftl::rt::registerRuntimeCapabilities();
     return runRun(options);
+  }
   if (command == "explain")
     return runExplain(options);
   if (command == "doc")

@@ -1,0 +1,635 @@
+//===- Interpreter.cpp - The pipeline interpreter -------------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Walks the ftl module in program order and gives every SSA value its run-time
+// meaning: models (weights and adapter tensors), tokenizers, data pipelines
+// (lazily built runtime/data datasets), metrics and loop variables. Training
+// is delegated to the trainer, which runs the compiled step functions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Interpreter.h"
+
+#include "ftl/Data/RecordExpr.h"
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Engine/InterpretedKernels.h"
+#include "ftl/Kernels/ThreadPool.h"
+#include "ftl/Models/Init.h"
+#include "ftl/Models/ModelIO.h"
+#include "ftl/Runtime/FileUtil.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+
+using namespace ftl::rt;
+using mlir::Attribute;
+using mlir::Block;
+using mlir::BoolAttr;
+using mlir::DictionaryAttr;
+using mlir::FileLineColLoc;
+using mlir::FloatAttr;
+using mlir::IntegerAttr;
+using mlir::Location;
+using mlir::ModuleOp;
+using mlir::NamedAttribute;
+using mlir::OpBuilder;
+using mlir::Operation;
+using mlir::Region;
+using mlir::StringAttr;
+using mlir::SymbolRefAttr;
+using mlir::SymbolTable;
+using mlir::WalkResult;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+using llvm::StringRef;
+namespace arith = mlir::arith;
+namespace func = mlir::func;
+namespace fd = mlir::ftl;
+
+Tensor *ModelState::find(llvm::StringRef name) {
+  if (Tensor *t = weights.find(name))
+    return t;
+  auto it = adapterTensors.find(name.str());
+  return it == adapterTensors.end() ? nullptr : &it->second;
+}
+
+static double nowSeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Interpreter::Interpreter(ModuleOp module, const RunOptions &options,
+                         ::ftl::kernels::ThreadPool &pool)
+    : module(module), options(options), pool(pool) {
+  startTime = nowSeconds();
+}
+
+Interpreter::~Interpreter() = default;
+
+double Interpreter::elapsed() const { return nowSeconds() - startTime; }
+
+std::string Interpreter::where(Operation *op) const {
+  std::string out;
+  op->getLoc()->walk([&](Location l) {
+    if (auto f = dyn_cast<FileLineColLoc>(l)) {
+      out = (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
+             ":" + llvm::Twine(f.getColumn()))
+                .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return out;
+}
+
+llvm::Error Interpreter::error(Operation *op, const llvm::Twine &message) const {
+  std::string w = where(op);
+  return llvm::createStringError((w.empty() ? "" : w + ": ") + message.str());
+}
+
+std::string Interpreter::resolvePath(llvm::StringRef path) const {
+  if (llvm::sys::path::is_absolute(path))
+    return path.str();
+  llvm::SmallString<256> full(options.sourceDir);
+  llvm::sys::path::append(full, path);
+  return full.str().str();
+}
+
+DataContext Interpreter::dataContext(const Tokenizer *tokenizer) {
+  DataContext ctx;
+  ctx.seed = rng.derive("data").seed();
+  ctx.tokenizer = tokenizer;
+  ctx.stats = &stats;
+  return ctx;
+}
+
+llvm::Expected<DataValue *> Interpreter::data(mlir::Value v) {
+  auto it = values.find(v);
+  if (it == values.end() || !std::holds_alternative<DataValue>(it->second))
+    return llvm::createStringError("internal: data value not computed");
+  return &std::get<DataValue>(it->second);
+}
+
+llvm::Expected<std::shared_ptr<ModelState>> Interpreter::model(mlir::Value v) {
+  auto it = values.find(v);
+  if (it == values.end() ||
+      !std::holds_alternative<std::shared_ptr<ModelState>>(it->second))
+    return llvm::createStringError("internal: model value not computed");
+  return std::get<std::shared_ptr<ModelState>>(it->second);
+}
+
+llvm::Expected<const Tokenizer *> Interpreter::tokenizerFor(Operation *op,
+                                                            ModelState *m) {
+  if (lastTokenizer)
+    return lastTokenizer.get();
+  if (m && m->tokenizer)
+    return m->tokenizer.get();
+  return error(op, "no tokenizer: declare one (`tokenizer tok = bytes()` or "
+                   "`hf(\"tokenizer.json\")`) or load the model from a folder "
+                   "with a tokenizer.json");
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+llvm::Error Interpreter::run() {
+  uint64_t seed = 0;
+  module.walk([&](fd::SeedOp op) { seed = uint64_t(op.getValue()); });
+  rng = Rng(seed);
+
+  // Fused groups: interpreted for now (the JIT plugs in here).
+  auto interpreted = InterpretedKernels::create(module);
+  if (!interpreted)
+    return interpreted.takeError();
+  kernels = std::move(*interpreted);
+
+  // The run folder and its metrics log.
+  RunInfo info;
+  if (!options.commandLine.empty())
+    info.commandLine = {options.commandLine};
+  info.seed = seed;
+  info.threads = unsigned(pool.numThreads());
+  info.device = "cpu";
+  info.resolvedIR = options.irText;
+  module.walk([&](Operation *op) {
+    if (auto s = dyn_cast<fd::DataSourceOp>(op))
+      info.inputs.push_back({"data", resolvePath(s.getPath())});
+    else if (auto t = dyn_cast<fd::TokenizerOp>(op)) {
+      if (t.getPath())
+        info.inputs.push_back({"tokenizer", resolvePath(*t.getPath())});
+    } else if (auto l = dyn_cast<fd::ModelLoadOp>(op)) {
+      std::error_code ec;
+      std::string dir = resolvePath(l.getPath());
+      for (llvm::sys::fs::directory_iterator it(dir, ec), end;
+           it != end && !ec; it.increment(ec))
+        if (llvm::sys::fs::is_regular_file(it->path()))
+          info.inputs.push_back({"model", it->path()});
+    }
+  });
+  auto folder = RunFolder::create(options.runsRoot, options.scriptPath, info);
+  if (!folder)
+    return folder.takeError();
+  runFolder.emplace(std::move(*folder));
+  if (options.runFolderOut)
+    *options.runFolderOut = runFolder->path();
+  auto log = MetricsLog::open(runFolder->metricsPath());
+  if (!log)
+    return log.takeError();
+  metrics.emplace(std::move(*log));
+  if (options.metricsListener)
+    metrics->setListener(options.metricsListener);
+
+  llvm::Error result = execBlock(*module.getBody());
+  llvm::json::Object summary;
+  if (result) {
+    std::string message = llvm::toString(std::move(result));
+    bool interrupted = llvm::StringRef(message).contains("interrupted");
+    if (llvm::Error e = runFolder->finish(
+            interrupted ? RunStatus::Interrupted : RunStatus::Failed, message))
+      llvm::consumeError(std::move(e));
+    return llvm::createStringError(message);
+  }
+  return runFolder->finish(RunStatus::Completed, "", summary);
+}
+
+llvm::Error Interpreter::execBlock(Block &block) {
+  for (Operation &op : block)
+    if (llvm::Error e = exec(&op))
+      return e;
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::exec(Operation *op) {
+  if (isa<func::FuncOp>(op))
+    return llvm::Error::success(); // step functions: run by the trainer
+  if (op->getDialect() && op->getDialect()->getNamespace() == "arith")
+    return execScalar(op);
+  return llvm::TypeSwitch<Operation *, llvm::Error>(op)
+      .Case<fd::SeedOp, fd::MakeOp, fd::LossOp, fd::ObjectiveScaleOp,
+            fd::ObjectiveSumOp, fd::FreezeOp, fd::YieldOp>(
+          [](Operation *) { return llvm::Error::success(); })
+      .Case<fd::ModelBuildOp>([&](Operation *o) { return execModelBuild(o); })
+      .Case<fd::ModelLoadOp>([&](Operation *o) { return execModelLoad(o); })
+      .Case<fd::ModelSnapshotOp>([&](fd::ModelSnapshotOp o) -> llvm::Error {
+        auto source = model(o.getSource());
+        if (!source)
+          return source.takeError();
+        auto copy = std::make_shared<ModelState>();
+        copy->name = (*source)->name + " (snapshot)";
+        copy->config = (*source)->config;
+        copy->tokenizer = (*source)->tokenizer;
+        for (auto &[name, t] : (*source)->weights)
+          copy->weights.set(name, t.clone());
+        // A frozen reference of a model with adapters is its base: the
+        // adapters are left out.
+        if (!o.getFrozen())
+          for (auto &[name, t] : (*source)->adapterTensors)
+            copy->adapterTensors[name] = t.clone();
+        values[o.getModel()] = copy;
+        return llvm::Error::success();
+      })
+      .Case<fd::ModelMergeOp>([&](Operation *o) { return execMerge(o); })
+      .Case<fd::TokenizerOp>([&](fd::TokenizerOp o) -> llvm::Error {
+        std::shared_ptr<Tokenizer> tok;
+        if (o.getKind() == "bytes") {
+          tok = makeByteTokenizer();
+        } else {
+          auto loaded = loadHFTokenizer(resolvePath(*o.getPath()));
+          if (!loaded)
+            return error(o, llvm::toString(loaded.takeError()));
+          tok = std::move(*loaded);
+        }
+        lastTokenizer = tok;
+        values[o.getTokenizer()] = tok;
+        return llvm::Error::success();
+      })
+      .Case<fd::DataSourceOp, fd::DataMixtureOp, fd::DataPartOp,
+            fd::DataColumnOp, fd::DataConcatOp>(
+          [&](Operation *o) { return execData(o); })
+      .Case<fd::DataOp>([&](Operation *o) { return execDataOp(o); })
+      .Case<fd::AdapterOp>([&](Operation *o) { return execAdapter(o); })
+      .Case<fd::TrainOp>([&](Operation *o) { return execTrain(o); })
+      .Case<fd::EvalOp>([&](fd::EvalOp o) -> llvm::Error {
+        auto it = values.find(o.getMetric());
+        double v = it != values.end() && std::holds_alternative<double>(it->second)
+                       ? std::get<double>(it->second)
+                       : NAN;
+        values[o.getValue()] = v;
+        llvm::json::Object record{{o.getName(), v}};
+        return metrics->log(record);
+      })
+      .Case<fd::LoopOp>([&](Operation *o) { return execLoop(o); })
+      .Case<fd::LogOp>([&](Operation *o) { return execLog(o); })
+      .Case<fd::SaveOp>([&](Operation *o) { return execSave(o); })
+      .Default([&](Operation *o) -> llvm::Error {
+        return error(o, "not implemented yet: " +
+                            mlir::ftl::describeConstruct(o));
+      });
+}
+
+llvm::Error Interpreter::execScalar(Operation *op) {
+  auto number = [&](mlir::Value v) -> double {
+    auto it = values.find(v);
+    if (it == values.end())
+      return NAN;
+    if (auto *d = std::get_if<double>(&it->second))
+      return *d;
+    if (auto *i = std::get_if<int64_t>(&it->second))
+      return double(*i);
+    if (auto *b = std::get_if<bool>(&it->second))
+      return *b ? 1.0 : 0.0;
+    return NAN;
+  };
+  if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+    Attribute value = c.getValue();
+    if (auto f = dyn_cast<FloatAttr>(value))
+      values[c.getResult()] = f.getValueAsDouble();
+    else if (auto i = dyn_cast<IntegerAttr>(value))
+      values[c.getResult()] = c.getType().isInteger(1)
+                                  ? RValue(i.getValue().getBoolValue())
+                                  : RValue(i.getInt());
+    return llvm::Error::success();
+  }
+  if (op->getNumResults() != 1)
+    return error(op, "unsupported scalar operation");
+  mlir::Value r = op->getResult(0);
+  auto a = [&]() { return number(op->getOperand(0)); };
+  auto b = [&]() { return number(op->getOperand(1)); };
+  RValue result = llvm::TypeSwitch<Operation *, RValue>(op)
+      .Case([&](arith::AddFOp) { return RValue(a() + b()); })
+      .Case([&](arith::SubFOp) { return RValue(a() - b()); })
+      .Case([&](arith::MulFOp) { return RValue(a() * b()); })
+      .Case([&](arith::DivFOp) { return RValue(a() / b()); })
+      .Case([&](arith::NegFOp) { return RValue(-a()); })
+      .Case([&](arith::AddIOp) { return RValue(int64_t(a() + b())); })
+      .Case([&](arith::SubIOp) { return RValue(int64_t(a() - b())); })
+      .Case([&](arith::MulIOp) { return RValue(int64_t(a() * b())); })
+      .Case([&](arith::SIToFPOp) { return RValue(a()); })
+      .Case([&](arith::FPToSIOp) { return RValue(int64_t(a())); })
+      .Case([&](arith::AndIOp) { return RValue(a() != 0 && b() != 0); })
+      .Case([&](arith::OrIOp) { return RValue(a() != 0 || b() != 0); })
+      .Case([&](arith::XOrIOp) { return RValue((a() != 0) != (b() != 0)); })
+      .Case([&](arith::CmpFOp o) {
+        double x = a(), y = b();
+        using P = arith::CmpFPredicate;
+        switch (o.getPredicate()) {
+        case P::OLT:
+          return RValue(x < y);
+        case P::OLE:
+          return RValue(x <= y);
+        case P::OGT:
+          return RValue(x > y);
+        case P::OGE:
+          return RValue(x >= y);
+        case P::OEQ:
+          return RValue(x == y);
+        default:
+          return RValue(x != y);
+        }
+      })
+      .Case([&](arith::CmpIOp o) {
+        int64_t x = int64_t(a()), y = int64_t(b());
+        using P = arith::CmpIPredicate;
+        switch (o.getPredicate()) {
+        case P::slt:
+          return RValue(x < y);
+        case P::sle:
+          return RValue(x <= y);
+        case P::sgt:
+          return RValue(x > y);
+        case P::sge:
+          return RValue(x >= y);
+        case P::eq:
+          return RValue(x == y);
+        default:
+          return RValue(x != y);
+        }
+      })
+      .Default([](Operation *) { return RValue(); });
+  if (std::holds_alternative<std::monostate>(result))
+    return error(op, "unsupported scalar operation '" +
+                         op->getName().getStringRef() + "'");
+  values[r] = result;
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+llvm::Error Interpreter::execModelBuild(Operation *op) {
+  auto build = cast<fd::ModelBuildOp>(op);
+  std::vector<ModelArg> args;
+  static const char *accepted[] = {"vocab", "dim",      "layers",   "heads",
+                                   "kv_heads", "ffn",   "ctx",      "rope_theta",
+                                   "tied",  "norm_eps", "init_std"};
+  bool gpt2 = build.getArch() == "gpt2";
+  for (const char *name : accepted) {
+    if (gpt2 && (llvm::StringRef(name) == "kv_heads" ||
+                 llvm::StringRef(name) == "rope_theta" ||
+                 llvm::StringRef(name) == "tied"))
+      continue;
+    Attribute attr = op->getAttr(name);
+    if (!attr)
+      continue;
+    // BoolAttr is an i1 IntegerAttr: test it first.
+    if (auto b = dyn_cast<BoolAttr>(attr))
+      args.push_back({name, b.getValue()});
+    else if (auto i = dyn_cast<IntegerAttr>(attr))
+      args.push_back({name, int64_t(i.getInt())});
+    else if (auto f = dyn_cast<FloatAttr>(attr))
+      args.push_back({name, f.getValueAsDouble()});
+  }
+  auto config = modelConfigFromArgs(build.getArch(), args);
+  if (!config)
+    return error(op, llvm::toString(config.takeError()));
+  if (auto qkv = op->getAttrOfType<BoolAttr>("qkv_bias"))
+    config->qkvBias = config->qkvBias || qkv.getValue();
+  auto state = std::make_shared<ModelState>();
+  state->name = build.getName().str();
+  state->config = *config;
+  Rng init = rng.derive("init:" + state->name);
+  state->weights = initModelWeights(*config, init);
+  values[build.getModel()] = state;
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::execModelLoad(Operation *op) {
+  auto load = cast<fd::ModelLoadOp>(op);
+  std::string dir = resolvePath(load.getPath());
+  auto loaded = loadHFModelFolder(dir);
+  if (!loaded)
+    return error(op, llvm::toString(loaded.takeError()));
+  auto state = std::make_shared<ModelState>();
+  state->name = load.getName().str();
+  state->config = loaded->config;
+  state->weights = std::move(loaded->weights);
+  llvm::SmallString<256> tokPath(dir);
+  llvm::sys::path::append(tokPath, "tokenizer.json");
+  if (llvm::sys::fs::exists(tokPath)) {
+    auto tok = loadHFTokenizer(tokPath);
+    if (!tok)
+      return error(op, llvm::toString(tok.takeError()));
+    state->tokenizer = std::move(*tok);
+  }
+  values[load.getModel()] = state;
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::execMerge(Operation *op) {
+  auto merge = cast<fd::ModelMergeOp>(op);
+  auto base = model(merge.getBase());
+  if (!base)
+    return base.takeError();
+  auto merged = std::make_shared<ModelState>();
+  merged->name = (*base)->name + " (merged)";
+  merged->config = (*base)->config;
+  merged->tokenizer = (*base)->tokenizer;
+  for (auto &[name, t] : (*base)->weights)
+    merged->weights.set(name, t.clone());
+  for (mlir::Value a : merge.getAdapters()) {
+    auto it = values.find(a);
+    if (it == values.end())
+      continue;
+    auto adapter = std::get<std::shared_ptr<AdapterState>>(it->second);
+    double scale = adapter->rslora ? adapter->alpha / std::sqrt(adapter->rank)
+                                   : adapter->alpha / adapter->rank;
+    for (const std::string &target : adapter->targets) {
+      std::string module = llvm::StringRef(target).drop_back(7).str();
+      Tensor *A = (*base)->find(adapter->name + "." + module + ".lora_A");
+      Tensor *B = (*base)->find(adapter->name + "." + module + ".lora_B");
+      Tensor *W = merged->weights.find(target);
+      if (!A || !B || !W)
+        continue;
+      int64_t out = W->dim(0), in = W->dim(1), r = A->dim(0);
+      float *w = W->dataAs<float>();
+      const float *a = A->dataAs<const float>();
+      const float *b = B->dataAs<const float>();
+      for (int64_t i = 0; i < out; ++i)
+        for (int64_t j = 0; j < in; ++j) {
+          double s = 0;
+          for (int64_t k = 0; k < r; ++k)
+            s += double(b[i * r + k]) * a[k * in + j];
+          w[i * in + j] += float(scale * s);
+        }
+    }
+  }
+  values[merge.getModel()] = merged;
+  return llvm::Error::success();
+}
+
+/// PEFT's default LoRA init: A ~ Kaiming-uniform with a = sqrt(5), which is
+/// uniform(-1/sqrt(in), 1/sqrt(in)); B = 0, so the adapter starts as a no-op.
+llvm::Error Interpreter::execAdapter(Operation *op) {
+  auto adapter = cast<fd::AdapterOp>(op);
+  if (adapter.getKind() != "lora")
+    return error(op, "not implemented yet: adapter '" + adapter.getKind() + "'");
+  auto m = model(adapter.getModel());
+  if (!m)
+    return m.takeError();
+  auto state = std::make_shared<AdapterState>();
+  state->name = adapter.getName().str();
+  state->kind = "lora";
+  state->model = *m;
+  DictionaryAttr config = adapter.getConfig();
+  state->rank = config.getAs<IntegerAttr>("rank").getInt();
+  state->alpha = config.getAs<FloatAttr>("alpha")
+                     ? config.getAs<FloatAttr>("alpha").getValueAsDouble()
+                     : double(state->rank);
+  if (auto d = config.getAs<FloatAttr>("dropout"))
+    state->dropout = d.getValueAsDouble();
+  if (auto r = config.getAs<BoolAttr>("rslora"))
+    state->rslora = r.getValue();
+  if (auto init = config.getAs<StringAttr>("init");
+      init && init.getValue() != "default" && init.getValue() != "gaussian")
+    return error(op, "not implemented yet: lora init '" + init.getValue() +
+                         "'");
+  bool gaussian = config.getAs<StringAttr>("init") &&
+                  config.getAs<StringAttr>("init").getValue() == "gaussian";
+  for (Attribute t : adapter.getTensors()) {
+    llvm::StringRef target = cast<StringAttr>(t).getValue();
+    if (!target.ends_with(".weight"))
+      continue;
+    Tensor *w = (*m)->weights.find(target);
+    if (!w)
+      return error(op, "model '" + (*m)->name + "' has no tensor '" + target +
+                           "'");
+    state->targets.push_back(target.str());
+    int64_t out = w->dim(0), in = w->dim(1);
+    std::string module = target.drop_back(7).str();
+    std::string aName = state->name + "." + module + ".lora_A";
+    Rng draw = rng.derive("init:" + aName);
+    Tensor a = Tensor::zeros(DType::F32, {state->rank, in});
+    float *ad = a.dataAs<float>();
+    double bound = 1.0 / std::sqrt(double(in));
+    for (int64_t i = 0; i < state->rank * in; ++i)
+      ad[i] = gaussian ? float(draw.normal() / state->rank)
+                       : float((2 * draw.uniformDouble() - 1) * bound);
+    (*m)->adapterTensors[aName] = std::move(a);
+    (*m)->adapterTensors[state->name + "." + module + ".lora_B"] =
+        Tensor::zeros(DType::F32, {out, state->rank});
+  }
+  values[adapter.getAdapter()] = state;
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Training, logging, loops, saving
+//===----------------------------------------------------------------------===//
+
+llvm::Error Interpreter::execTrain(Operation *op) {
+  auto train = cast<fd::TrainOp>(op);
+  auto m = model(train.getModel());
+  if (!m)
+    return m.takeError();
+  return runTrain(*this, op, **m);
+}
+
+llvm::Error Interpreter::execLog(Operation *op) {
+  auto log = cast<fd::LogOp>(op);
+  llvm::json::Object record;
+  std::string line;
+  for (auto [name, v] : llvm::zip(log.getNames(), log.getValues())) {
+    llvm::StringRef key = cast<StringAttr>(name).getValue();
+    auto it = values.find(v);
+    llvm::json::Value value = nullptr;
+    std::string shown = "?";
+    if (it != values.end()) {
+      if (auto *d = std::get_if<double>(&it->second)) {
+        value = *d;
+        shown = llvm::formatv("{0:g}", *d).str();
+      } else if (auto *i = std::get_if<int64_t>(&it->second)) {
+        value = *i;
+        shown = std::to_string(*i);
+      } else if (auto *b = std::get_if<bool>(&it->second)) {
+        value = *b;
+        shown = *b ? "true" : "false";
+      }
+    }
+    record[key] = value;
+    line += (line.empty() ? "" : "  ") + key.str() + "=" + shown;
+  }
+  if (!options.quiet)
+    llvm::errs() << line << "\n";
+  return metrics->log(record);
+}
+
+llvm::Error Interpreter::execLoop(Operation *op) {
+  auto loop = cast<fd::LoopOp>(op);
+  auto intOf = [&](mlir::Value v) -> int64_t {
+    auto it = values.find(v);
+    if (it == values.end())
+      return 0;
+    if (auto *i = std::get_if<int64_t>(&it->second))
+      return *i;
+    if (auto *d = std::get_if<double>(&it->second))
+      return int64_t(*d);
+    return 0;
+  };
+  int64_t lo = intOf(loop.getLower()), hi = intOf(loop.getUpper());
+  Block &body = loop.getBody().front();
+  llvm::SmallVector<RValue> carried;
+  for (mlir::Value v : loop.getIterArgs())
+    carried.push_back(values.lookup(v));
+  for (int64_t round = lo; round <= hi; ++round) {
+    values[body.getArgument(0)] = round;
+    for (auto [i, v] : llvm::enumerate(carried))
+      values[body.getArgument(i + 1)] = v;
+    for (Operation &inner : body.without_terminator())
+      if (llvm::Error e = exec(&inner))
+        return e;
+    auto yield = cast<fd::YieldOp>(body.getTerminator());
+    for (size_t i = 0; i < carried.size(); ++i)
+      carried[i] = values.lookup(yield.getValues()[i]);
+    if (loop.getHasUntil()) {
+      RValue cond = values.lookup(yield.getValues().back());
+      if (auto *b = std::get_if<bool>(&cond); b && *b)
+        break;
+    }
+  }
+  for (auto [i, r] : llvm::enumerate(loop.getResults()))
+    values[r] = carried[i];
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::execSave(Operation *op) {
+  auto save = cast<fd::SaveOp>(op);
+  std::string path = save.getPath().str(); // outputs: relative to the cwd
+  auto it = values.find(save.getValue());
+  if (it == values.end())
+    return error(op, "internal: the value to save was not computed");
+  if (auto *m = std::get_if<std::shared_ptr<ModelState>>(&it->second)) {
+    if (llvm::Error e = saveHFModelFolder(path, (*m)->config, (*m)->weights))
+      return error(op, llvm::toString(std::move(e)));
+    return llvm::Error::success();
+  }
+  if (auto *a = std::get_if<std::shared_ptr<AdapterState>>(&it->second)) {
+    return error(op, "not implemented yet: saving an adapter as a PEFT folder");
+  }
+  if (auto *d = std::get_if<DataValue>(&it->second)) {
+    auto records = readAll(*d->data, dataContext(lastTokenizer.get()));
+    if (!records)
+      return error(op, llvm::toString(records.takeError()));
+    return writeFileAtomically(path, [&](llvm::raw_ostream &os) {
+      for (const Record &r : *records)
+        os << r.toObject().toJson() << "\n";
+      return llvm::Error::success();
+    });
+  }
+  return error(op, "this value cannot be saved");
+}

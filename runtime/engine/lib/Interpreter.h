@@ -1,0 +1,141 @@
+//===- Interpreter.h - The pipeline interpreter (private) -------*- C++ -*-===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FTL_ENGINE_LIB_INTERPRETER_H
+#define FTL_ENGINE_LIB_INTERPRETER_H
+
+#include "ftl/Data/Dataset.h"
+#include "ftl/Engine/Program.h"
+#include "ftl/Engine/Run.h"
+#include "ftl/Models/ModelConfig.h"
+#include "ftl/Models/ModelWeights.h"
+#include "ftl/Run/MetricsLog.h"
+#include "ftl/Run/RunFolder.h"
+#include "ftl/Runtime/Rng.h"
+#include "ftl/Tokenizers/Tokenizer.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Value.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace ftl::kernels {
+class ThreadPool;
+}
+
+namespace ftl::rt {
+
+/// A model at run time: its configuration, base weights (f32) and the
+/// tensors of adapters placed on it.
+struct ModelState {
+  std::string name;
+  ModelConfig config;
+  ModelWeights weights;
+  /// Adapter tensors by their planned name ("a.layers.0.attn.q.lora_A").
+  std::map<std::string, Tensor> adapterTensors;
+  /// The tokenizer of the folder the model was loaded from, if any.
+  std::shared_ptr<Tokenizer> tokenizer;
+  /// The tensor (base or adapter) with a planned name.
+  Tensor *find(llvm::StringRef name);
+};
+
+struct AdapterState {
+  std::string name, kind;
+  std::shared_ptr<ModelState> model;
+  /// Base weights it is placed on, and its LoRA settings.
+  std::vector<std::string> targets;
+  int64_t rank = 0;
+  double alpha = 0, dropout = 0;
+  bool rslora = false;
+};
+
+struct DataValue {
+  DatasetRef data;
+  std::map<std::string, DatasetRef> parts;
+};
+
+struct ColumnValue {
+  DatasetRef data;
+  std::string field;
+};
+
+using RValue =
+    std::variant<std::monostate, std::shared_ptr<ModelState>,
+                 std::shared_ptr<Tokenizer>, DataValue, ColumnValue,
+                 std::shared_ptr<AdapterState>, double, int64_t, bool>;
+
+class Interpreter {
+public:
+  Interpreter(mlir::ModuleOp module, const RunOptions &options,
+              kernels::ThreadPool &pool);
+  ~Interpreter();
+
+  llvm::Error run();
+
+  // Used by the trainer.
+  kernels::ThreadPool &getPool() { return pool; }
+  const RunOptions &getOptions() const { return options; }
+  MetricsLog *getMetrics() { return metrics ? &*metrics : nullptr; }
+  RunFolder *getRunFolder() { return runFolder ? &*runFolder : nullptr; }
+  const FusedKernelProvider &getKernels() const { return *kernels; }
+  Rng &getRng() { return rng; }
+  double elapsed() const;
+  /// The tokenizer in effect at `op` (see docs/language.md).
+  llvm::Expected<const Tokenizer *> tokenizerFor(mlir::Operation *op,
+                                                 ModelState *model);
+  DataContext dataContext(const Tokenizer *tokenizer);
+  llvm::Expected<DataValue *> data(mlir::Value v);
+  llvm::Expected<std::shared_ptr<ModelState>> model(mlir::Value v);
+  std::string where(mlir::Operation *op) const;
+  llvm::Error error(mlir::Operation *op, const llvm::Twine &message) const;
+  std::string resolvePath(llvm::StringRef path) const;
+  DataStats &getStats() { return stats; }
+  int64_t nextTrainIndex() { return trainIndex++; }
+
+private:
+  llvm::Error execBlock(mlir::Block &block);
+  llvm::Error exec(mlir::Operation *op);
+  llvm::Error execScalar(mlir::Operation *op);
+  llvm::Error execModelBuild(mlir::Operation *op);
+  llvm::Error execModelLoad(mlir::Operation *op);
+  llvm::Error execData(mlir::Operation *op);
+  llvm::Error execDataOp(mlir::Operation *op);
+  llvm::Error execAdapter(mlir::Operation *op);
+  llvm::Error execTrain(mlir::Operation *op);
+  llvm::Error execLoop(mlir::Operation *op);
+  llvm::Error execLog(mlir::Operation *op);
+  llvm::Error execSave(mlir::Operation *op);
+  llvm::Error execMerge(mlir::Operation *op);
+
+  mlir::ModuleOp module;
+  const RunOptions &options;
+  kernels::ThreadPool &pool;
+  Rng rng;
+  llvm::DenseMap<mlir::Value, RValue> values;
+  std::unique_ptr<FusedKernelProvider> kernels;
+  std::optional<RunFolder> runFolder;
+  std::optional<MetricsLog> metrics;
+  std::shared_ptr<Tokenizer> lastTokenizer;
+  DataStats stats;
+  double startTime = 0;
+  int64_t trainIndex = 0;
+
+  friend class Trainer;
+};
+
+/// Trains for one `ftl.train` op.
+llvm::Error runTrain(Interpreter &interp, mlir::Operation *trainOp,
+                     ModelState &model);
+
+} // namespace ftl::rt
+
+#endif // FTL_ENGINE_LIB_INTERPRETER_H
