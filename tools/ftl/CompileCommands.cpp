@@ -134,6 +134,16 @@ int ftl::driver::runCompile(const Options &options) {
   return withModule(options, "compile",
                     [&](llvm::SourceMgr &, lang::DiagnosticEngine &,
                         const lang::Program &, mlir::ModuleOp module) {
+                      if (*level != Level::FTL) {
+                        llvm::StringRef dir =
+                            llvm::sys::path::parent_path(options.input);
+                        if (llvm::Error e = rt::resolveModelConfigs(
+                                module, dir.empty() ? "." : dir)) {
+                          llvm::errs() << "ftl compile: "
+                                       << llvm::toString(std::move(e)) << "\n";
+                          return llvm::failure();
+                        }
+                      }
                       if (llvm::failed(lowerTo(module, *level)))
                         return llvm::failure();
                       // Generated code for the fused groups.
