@@ -229,7 +229,7 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
         continue;
       }
       text = text.ltrim();
-      int offset = 0;
+      int64_t offset = 0;
       std::string fileSuffix;
       unsigned absoluteLine = 0;
       if (text.starts_with("@") && text.size() > 1 && text[1] != '+' &&
@@ -262,7 +262,14 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
              << ":" << lineNo << ": error: malformed expected-* line offset\n";
           break;
         }
-        offset = negative ? -int(magnitude) : int(magnitude);
+        offset = negative ? -int64_t(magnitude) : int64_t(magnitude);
+        if (int64_t(lineNo) + offset < 1) {
+          failed = true;
+          os << sourceMgr.getMemoryBuffer(bufferId)->getBufferIdentifier()
+             << ":" << lineNo << ": error: expected-* line offset @-"
+             << magnitude << " points before the first line\n";
+          break;
+        }
       }
       text = text.ltrim();
       size_t open = text.find("{{");
@@ -276,7 +283,8 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
       Expected expected;
       expected.severity = severity;
       expected.buffer = bufferId;
-      expected.line = fileSuffix.empty() ? lineNo + offset : absoluteLine;
+      expected.line =
+          fileSuffix.empty() ? unsigned(lineNo + offset) : absoluteLine;
       expected.fileSuffix = fileSuffix;
       expected.text = text.slice(open + 2, close).str();
       expected.loc = SMLoc::getFromPointer(line.data() + pos);

@@ -18,8 +18,10 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <algorithm>
+#include <cassert>
 
 using namespace ftl::lang;
+using llvm::SMLoc;
 using llvm::StringRef;
 
 static const size_t maxWidth = 100;
@@ -82,6 +84,25 @@ static std::string printArgs(llvm::ArrayRef<Argument> args) {
   return out;
 }
 
+/// An expression at the end of a statement or clause. An open range (`2..`)
+/// there would take the next statement's first token as its upper bound, so
+/// it is parenthesized.
+static std::string printClosed(const Expr *expr) {
+  std::string text = printExpr(expr);
+  if (StringRef(text).ends_with(".."))
+    return "(" + text + ")";
+  return text;
+}
+
+/// A train clause value. It follows the clause name, after which `/` means
+/// division, so a value that starts with a regex is parenthesized.
+static std::string printClauseValue(const Expr *expr) {
+  std::string text = printClosed(expr);
+  if (StringRef(text).starts_with("/"))
+    return "(" + text + ")";
+  return text;
+}
+
 std::string ftl::lang::printExpr(const Expr *expr) {
   switch (expr->getKind()) {
   case Expr::Kind::Integer:
@@ -113,17 +134,8 @@ std::string ftl::lang::printExpr(const Expr *expr) {
   }
   case Expr::Kind::Index: {
     const auto *index = llvm::cast<IndexExpr>(expr);
-    std::string inner;
-    if (const auto *list = llvm::dyn_cast<ListExpr>(index->getIndex())) {
-      // A list of indices in a selector is written without brackets.
-      std::vector<std::string> parts;
-      for (const Expr *e : list->getElements())
-        parts.push_back(printExpr(e));
-      inner = llvm::join(parts, ", ");
-    } else {
-      inner = printExpr(index->getIndex());
-    }
-    return printWithParens(index->getBase(), 9) + "[" + inner + "]";
+    return printWithParens(index->getBase(), 9) + "[" +
+           printExpr(index->getIndex()) + "]";
   }
   case Expr::Kind::Range: {
     const auto *range = llvm::cast<RangeExpr>(expr);
@@ -131,8 +143,12 @@ std::string ftl::lang::printExpr(const Expr *expr) {
     if (range->getLo())
       out += printWithParens(range->getLo(), 6);
     out += "..";
-    if (range->getHi())
-      out += printWithParens(range->getHi(), 6);
+    if (range->getHi()) {
+      // `lo..` followed by `.` ends the range, so a field needs parentheses.
+      std::string hi = printWithParens(range->getHi(), 6);
+      out += range->getLo() && StringRef(hi).starts_with(".") ? "(" + hi + ")"
+                                                               : hi;
+    }
     return out;
   }
   case Expr::Kind::Call: {
@@ -164,6 +180,9 @@ std::string ftl::lang::printExpr(const Expr *expr) {
     std::vector<std::string> parts;
     for (const Expr *e : list->getElements())
       parts.push_back(printExpr(e));
+    // A selector's index list (`layers[0, 3]`) has no brackets of its own.
+    if (!list->isBracketed())
+      return llvm::join(parts, ", ");
     return "[" + llvm::join(parts, ", ") + "]";
   }
   }
@@ -188,17 +207,33 @@ struct Unit {
   int continuation = -1;
 };
 
-/// One output line.
+/// One output line: code with an optional trailing comment, a comment on
+/// its own line, or a blank line.
 struct Line {
   std::string code;
   std::string comment; ///< trailing comment, if any
   bool blank = false;
+  bool commentOnly = false; ///< `code` is a whole-line comment
+
+  static Line codeLine(std::string code) { return {std::move(code), "", false, false}; }
+  static Line commentLine(unsigned indent, const Token &comment) {
+    return {std::string(indent, ' ') + comment.getSpelling().rtrim().str(), "",
+            false, true};
+  }
+  static Line blankLine() { return {"", "", true, false}; }
+  /// Whether a trailing comment can be added.
+  bool takesTrailing() const { return !blank && !commentOnly && comment.empty(); }
 };
 
 class Formatter {
 public:
   Formatter(StringRef source, const std::vector<Token> &comments)
-      : source(source), comments(comments) {}
+      : source(source), comments(comments), printed(comments.size(), false) {
+    lineStarts.push_back(0);
+    for (size_t i = 0; i < source.size(); ++i)
+      if (source[i] == '\n')
+        lineStarts.push_back(i + 1);
+  }
 
   std::string run(const Module &module) {
     printBlock(module.stmts, 0, source.begin(), source.end());
@@ -212,8 +247,13 @@ private:
   // Source positions
   //===--------------------------------------------------------------------===//
 
+  /// The 1-based line of a position in the source.
   unsigned lineOf(const char *p) const {
-    return 1 + std::count(source.begin(), p, '\n');
+    assert(p >= source.begin() && p <= source.end() &&
+           "position outside the formatted source");
+    size_t offset = p - source.begin();
+    return std::upper_bound(lineStarts.begin(), lineStarts.end(), offset) -
+           lineStarts.begin();
   }
 
   /// True if the text between `a` and `b` has at least one blank line.
@@ -245,14 +285,11 @@ private:
            comments[nextComment].getLoc().getPointer() < limit) {
       const Token &comment = comments[nextComment];
       const char *start = comment.getLoc().getPointer();
-      if (hasBlankLineBetween(lastEnd, start) && !lines.empty() &&
-          !lines.back().blank)
-        lines.push_back({"", "", true});
-      lines.push_back({std::string(indent, ' ') +
-                           comment.getSpelling().rtrim().str(),
-                       "", false});
+      if (hasBlankLineBetween(lastEnd, start))
+        blankLine();
+      lines.push_back(Line::commentLine(indent, comment));
       lastEnd = comment.getEndLoc().getPointer();
-      ++nextComment;
+      markPrinted(nextComment);
     }
   }
 
@@ -265,7 +302,7 @@ private:
       ++lineEnd;
     for (size_t i = nextComment; i < comments.size(); ++i) {
       const char *p = comments[i].getLoc().getPointer();
-      if (p < begin)
+      if (p < begin || printed[i])
         continue;
       if (p >= lineEnd)
         break;
@@ -291,13 +328,11 @@ private:
            comments[nextComment].getLoc().getPointer() < start)
               ? comments[nextComment].getLoc().getPointer()
               : start;
-      bool blank = hasBlankLineBetween(lastEnd, firstThing);
-      if (blank && !lines.empty() && !lines.back().blank)
-        lines.push_back({"", "", true});
+      if (hasBlankLineBetween(lastEnd, firstThing))
+        blankLine();
       emitLeadingComments(start, indent);
-      if (hasBlankLineBetween(lastEnd, start) && !lines.empty() &&
-          !lines.back().blank)
-        lines.push_back({"", "", true});
+      if (hasBlankLineBetween(lastEnd, start))
+        blankLine();
       printStmt(stmt, indent);
     }
   }
@@ -311,7 +346,7 @@ private:
                          printExpr(loop->getIterRange());
       if (loop->getUntil())
         head += " until " + printExpr(loop->getUntil());
-      printBlockStmt(stmt, head, loop->getBody(), indent);
+      printBlockStmt(stmt, head, loop->getBody(), loop->getLBraceLoc(), indent);
       return;
     }
     case Stmt::Kind::Def: {
@@ -322,7 +357,7 @@ private:
         head += (i ? ", " : "") + p.name.str() + ": " + p.typeName.str();
       }
       head += ")";
-      printBlockStmt(stmt, head, def->getBody(), indent);
+      printBlockStmt(stmt, head, def->getBody(), def->getLBraceLoc(), indent);
       return;
     }
     default:
@@ -335,40 +370,56 @@ private:
   }
 
   void printBlockStmt(const Stmt *stmt, const std::string &head,
-                      llvm::ArrayRef<const Stmt *> body, unsigned indent) {
+                      llvm::ArrayRef<const Stmt *> body, SMLoc lbrace,
+                      unsigned indent) {
     std::string pad(indent, ' ');
+    const char *open = lbrace.getPointer();
     const char *bodyStart = body.empty()
                                 ? stmt->getRange().End.getPointer() - 1
                                 : body.front()->getRange().Start.getPointer();
-    // Comments on the header line stay there.
-    const char *open = bodyStart;
-    while (open > stmt->getRange().Start.getPointer() && *open != '{')
-      --open;
-    Line line{pad + head + " {", "", false};
-    auto trailing = commentsWithin(stmt->getRange().Start.getPointer(), open + 1);
-    for (const Token *c : trailing) {
-      if (lineOf(c->getLoc().getPointer()) != lineOf(open))
-        continue;
-      line.comment = c->getSpelling().rtrim().str();
-      markPrinted(c);
-    }
-    lines.push_back(line);
+    // Comments inside the header (it may span lines) and the one after the
+    // `{` on its line go with the header: the first as its trailing comment,
+    // the others on their own lines at the top of the body.
+    Line line = Line::codeLine(pad + head + " {");
     lastEnd = open + 1;
-    // Comments between the header and the first statement belong inside.
+    std::vector<const Token *> header =
+        commentsWithin(stmt->getRange().Start.getPointer(), open + 1);
+    for (const Token *c : header) {
+      const char *p = c->getLoc().getPointer();
+      if (p >= open && lineOf(p) != lineOf(open))
+        break;
+      if (line.comment.empty()) {
+        line.comment = c->getSpelling().rtrim().str();
+        lines.push_back(line);
+      } else {
+        lines.push_back(Line::commentLine(indent + 2, *c));
+      }
+      markPrinted(size_t(c - comments.data()));
+      lastEnd = std::max(lastEnd, c->getEndLoc().getPointer());
+    }
+    if (line.comment.empty())
+      lines.push_back(line);
+    blockHeaderEnd = lines.size();
     printBlock(body, indent + 2, bodyStart, stmt->getRange().End.getPointer());
     const char *close = stmt->getRange().End.getPointer() - 1;
     emitLeadingComments(close, indent + 2);
-    Line end{pad + "}", "", false};
-    lines.push_back(end);
+    lines.push_back(Line::codeLine(pad + "}"));
     lastEnd = close + 1;
     attachTrailing(close + 1);
   }
 
-  void markPrinted(const Token *c) {
-    size_t index = c - comments.data();
-    printedOutOfOrder.push_back(index);
-    while (nextComment < comments.size() &&
-           llvm::is_contained(printedOutOfOrder, nextComment))
+  /// Keeps one blank line, except at the start of the file or a block.
+  void blankLine() {
+    if (lines.empty() || lines.back().blank || lines.size() == blockHeaderEnd)
+      return;
+    lines.push_back(Line::blankLine());
+  }
+
+  /// Records that comment `index` is printed; `nextComment` stays the first
+  /// comment not yet printed.
+  void markPrinted(size_t index) {
+    printed[index] = true;
+    while (nextComment < comments.size() && printed[nextComment])
       ++nextComment;
   }
 
@@ -381,14 +432,18 @@ private:
     const char *p = c.getLoc().getPointer();
     if (p < end || lineOf(p) != lineOf(end - 1))
       return;
-    if (lines.back().comment.empty())
+    addTrailing(c, leadingSpaces(lines.back().code));
+    lastEnd = c.getEndLoc().getPointer();
+    markPrinted(nextComment);
+  }
+
+  /// `c` as the last line's trailing comment, or on its own line at
+  /// `indent` when that line cannot take one.
+  void addTrailing(const Token &c, unsigned indent) {
+    if (!lines.empty() && lines.back().takesTrailing())
       lines.back().comment = c.getSpelling().rtrim().str();
     else
-      lines.push_back({std::string(leadingSpaces(lines.back().code), ' ') +
-                           c.getSpelling().rtrim().str(),
-                       "", false});
-    lastEnd = c.getEndLoc().getPointer();
-    ++nextComment;
+      lines.push_back(Line::commentLine(indent, c));
   }
 
   static unsigned leadingSpaces(const std::string &s) {
@@ -472,8 +527,8 @@ private:
                          int(continuation)});
       return terms.size() >= 3;
     }
-    units.push_back({prefix + printExpr(expr), expr->getRange().End.getPointer(),
-                     " ", ""});
+    units.push_back({prefix + printClosed(expr),
+                     expr->getRange().End.getPointer(), " ", ""});
     return false;
   }
 
@@ -482,8 +537,8 @@ private:
     const char *end = stmt->getRange().End.getPointer();
     switch (stmt->getKind()) {
     case Stmt::Kind::Seed:
-      units.push_back({"seed " + printExpr(llvm::cast<SeedStmt>(stmt)->getValue()),
-                       end});
+      units.push_back(
+          {"seed " + printClosed(llvm::cast<SeedStmt>(stmt)->getValue()), end});
       return false;
     case Stmt::Kind::Binding: {
       const auto *b = llvm::cast<BindingStmt>(stmt);
@@ -521,7 +576,7 @@ private:
       exprUnits(t->getObjective(), "train " + printExpr(t->getModel()) + " with ",
                 units, continuation, indent);
       for (const TrainClause &clause : t->getClauses())
-        units.push_back({clause.name.str() + " " + printExpr(clause.value),
+        units.push_back({clause.name.str() + " " + printClauseValue(clause.value),
                          clause.value->getRange().End.getPointer()});
       continuation = indent + 2;
       return false;
@@ -529,14 +584,14 @@ private:
     case Stmt::Kind::Log: {
       std::vector<std::string> values;
       for (const Expr *v : llvm::cast<LogStmt>(stmt)->getValues())
-        values.push_back(printExpr(v));
+        values.push_back(printClosed(v));
       units.push_back({"log " + llvm::join(values, ", "), end});
       return false;
     }
     case Stmt::Kind::Save: {
       const auto *s = llvm::cast<SaveStmt>(stmt);
       units.push_back({"save " + printExpr(s->getValue()) + " to " +
-                           printExpr(s->getPath()),
+                           printClosed(s->getPath()),
                        end});
       return false;
     }
@@ -578,9 +633,11 @@ private:
     const char *start = stmt->getRange().Start.getPointer();
     const char *end = stmt->getRange().End.getPointer();
     auto inner = commentsWithin(start, end);
-    // Comments strictly inside the statement force a break.
+    // Comments inside the units' text force a break. (A comment after the
+    // last unit, before closing parentheses, follows the statement.)
+    const char *unitsEnd = units.back().sourceEnd;
     bool innerComment = llvm::any_of(inner, [&](const Token *c) {
-      return c->getLoc().getPointer() < end;
+      return c->getLoc().getPointer() < unitsEnd;
     });
     std::string single = pad;
     for (size_t i = 0; i < units.size(); ++i)
@@ -588,7 +645,7 @@ private:
     bool isTrain = llvm::isa<TrainStmt>(stmt);
     bool fits = single.size() <= maxWidth;
     if (!forceBreak && !innerComment && fits) {
-      lines.push_back({single, "", false});
+      lines.push_back(Line::codeLine(single));
       lastEnd = end;
       attachTrailing(end);
       return;
@@ -611,8 +668,12 @@ private:
       bool headClause = isClause && (StringRef(u.text).starts_with("using ") ||
                                      StringRef(u.text).starts_with("schedule "));
       bool sameGroup = headClause ? !onClauseLine : onClauseLine;
-      if (isClause && !commentHere && sameGroup &&
-          current.size() + 1 + u.text.size() <= maxWidth) {
+      // A clause whose value starts with '(' never begins a line: the parser
+      // reads `clip (x)` at the start of a line as a call statement.
+      bool mustJoin =
+          isClause && StringRef(u.text).split(' ').second.starts_with("(");
+      if (mustJoin || (isClause && !commentHere && sameGroup &&
+                       current.size() + 1 + u.text.size() <= maxWidth)) {
         current += " " + u.text;
         currentEnd = u.sourceEnd;
         continue;
@@ -636,40 +697,34 @@ private:
     for (size_t i = 0; i < out.size(); ++i) {
       const char *lineEndSrc = out[i].second;
       const char *nextEndSrc = i + 1 < out.size() ? out[i + 1].second : nullptr;
-      Line line{out[i].first, "", false};
-      lines.push_back(line);
+      lines.push_back(Line::codeLine(out[i].first));
       lastEnd = lineEndSrc;
+      // Comments inside the line's own source text move after it (where a
+      // second formatting would leave them: after the last line they are
+      // the next statement's leading comments).
+      while (nextComment < comments.size() &&
+             comments[nextComment].getLoc().getPointer() < lineEndSrc) {
+        const Token &c = comments[nextComment];
+        addTrailing(c, nextEndSrc ? continuation : indent);
+        lastEnd = std::max(lastEnd, c.getEndLoc().getPointer());
+        markPrinted(nextComment);
+      }
+      // Comments between this line's source and the next one's.
       while (nextComment < comments.size()) {
         const Token &c = comments[nextComment];
         const char *p = c.getLoc().getPointer();
-        if (p < lineEndSrc)
-          break; // inside the unit: handled below
         if (nextEndSrc && p >= nextEndSrc)
           break;
         if (!nextEndSrc && lineOf(p) != lineOf(end - 1) && p >= end)
           break;
-        if (lines.back().comment.empty() && lineOf(p) == lineOf(lineEndSrc - 1))
+        if (lines.back().takesTrailing() &&
+            lineOf(p) == lineOf(lineEndSrc - 1))
           lines.back().comment = c.getSpelling().rtrim().str();
-        else if (nextEndSrc) // before the next unit
-          lines.push_back({std::string(continuation, ' ') +
-                               c.getSpelling().rtrim().str(),
-                           "", false});
         else
-          lines.push_back({pad + c.getSpelling().rtrim().str(), "", false});
+          lines.push_back(
+              Line::commentLine(nextEndSrc ? continuation : indent, c));
         lastEnd = c.getEndLoc().getPointer();
-        ++nextComment;
-      }
-      // Comments inside the unit's own text move after it.
-      while (nextComment < comments.size() &&
-             comments[nextComment].getLoc().getPointer() < lineEndSrc) {
-        const Token &c = comments[nextComment];
-        if (lines.back().comment.empty())
-          lines.back().comment = c.getSpelling().rtrim().str();
-        else
-          lines.push_back({std::string(continuation, ' ') +
-                               c.getSpelling().rtrim().str(),
-                           "", false});
-        ++nextComment;
+        markPrinted(nextComment);
       }
     }
     lastEnd = std::max(lastEnd, end);
@@ -715,8 +770,11 @@ private:
 
   StringRef source;
   const std::vector<Token> &comments;
+  std::vector<bool> printed;
+  std::vector<size_t> lineStarts; ///< offset of each line's first character
   size_t nextComment = 0;
-  std::vector<size_t> printedOutOfOrder;
+  /// The line count just after the latest block header (and its comments).
+  size_t blockHeaderEnd = 0;
   std::vector<Line> lines;
   const char *lastEnd = nullptr;
 };

@@ -243,7 +243,13 @@ Token Lexer::lexIdentifier(const char *start) {
 #define TOK_KEYWORD(SPELLING) .Case(#SPELLING, TokenKind::kw_##SPELLING)
 #include "ftl/Lang/TokenKinds.def"
                        .Default(TokenKind::identifier);
-  return makeToken(kind, start);
+  bool afterDot = previous == TokenKind::dot;
+  Token tok = makeToken(kind, start);
+  // After '.', a keyword is a member or field name (`d.eval`, `.data`): an
+  // operand, so a following '/' divides.
+  if (afterDot)
+    previous = TokenKind::identifier;
+  return tok;
 }
 
 Token Lexer::lexNumber(const char *start) {
@@ -319,20 +325,27 @@ Token Lexer::lexString(const char *start) {
         bool ok = cur != end && *cur == '{';
         if (ok) {
           ++cur;
-          unsigned digits = 0;
-          while (cur != end && llvm::isHexDigit(*cur)) {
+          const char *digitsStart = cur;
+          while (cur != end && llvm::isHexDigit(*cur))
             ++cur;
-            ++digits;
-          }
+          size_t digits = cur - digitsStart;
           ok = digits >= 1 && digits <= 6 && cur != end && *cur == '}';
+          // A Unicode scalar value: at most U+10FFFF, and not a surrogate.
+          unsigned code = 0;
+          if (ok && !StringRef(digitsStart, digits).getAsInteger(16, code))
+            ok = code <= 0x10FFFF && !(code >= 0xD800 && code <= 0xDFFF);
+          if (cur != end && *cur == '}')
+            ++cur; // show the closing brace in the message
         }
         if (!ok) {
           diags.report(llvm::SMRange(llvm::SMLoc::getFromPointer(escStart),
                                      llvm::SMLoc::getFromPointer(cur)),
-                       diag::InvalidEscape, {"u"});
+                       diag::InvalidEscape,
+                       {StringRef(escStart + 1, cur - escStart - 1).str()});
           badEscape = true;
           continue;
         }
+        continue; // cur is past the '}'
       }
     }
     ++cur;

@@ -169,6 +169,44 @@ private:
     return false;
   }
 
+  //===--------------------------------------------------------------------===//
+  // Nesting limits
+  //===--------------------------------------------------------------------===//
+
+  /// One level of recursion through expressions or blocks.
+  class NestingScope {
+  public:
+    explicit NestingScope(unsigned &level) : level(level) { ++level; }
+    ~NestingScope() { --level; }
+
+  private:
+    unsigned &level;
+  };
+
+  void reportTooDeep(SMRange range, bool blocks) {
+    diags.report(range, diag::NestingTooDeep,
+                 {blocks ? "blocks" : "expressions",
+                  std::to_string(maxNestingDepth),
+                  blocks ? "move inner blocks into a 'def'"
+                         : "split them with 'let' bindings"});
+  }
+
+  /// False (after reporting) when the recursion went too deep.
+  bool checkNesting(unsigned level, bool blocks) {
+    if (level <= maxNestingDepth)
+      return true;
+    reportTooDeep(cur().getRange(), blocks);
+    return false;
+  }
+
+  /// `expr`, or null (after reporting) when its tree is too deep.
+  template <typename T> const T *bounded(const T *expr) {
+    if (!expr || expr->getDepth() <= maxNestingDepth)
+      return expr;
+    reportTooDeep(prev().getRange(), /*blocks=*/false);
+    return nullptr;
+  }
+
   /// An identifier; keywords are accepted where `allowKeyword` (member names
   /// and keyword-argument names such as `eval:` or `on:`).
   bool parseName(StringRef &name, SMRange &range, StringRef what,
@@ -440,7 +478,11 @@ private:
                                      context.copy(llvm::ArrayRef(clauses)));
   }
 
-  bool parseBlock(llvm::SmallVectorImpl<const Stmt *> &body) {
+  bool parseBlock(llvm::SmallVectorImpl<const Stmt *> &body, SMLoc &lbrace) {
+    NestingScope scope(blockNesting);
+    if (!checkNesting(blockNesting, /*blocks=*/true))
+      return false;
+    lbrace = cur().getLoc();
     if (!expect(TokenKind::l_brace))
       return false;
     while (!cur().is(TokenKind::r_brace) && !cur().is(TokenKind::eof)) {
@@ -471,10 +513,12 @@ private:
         return nullptr;
     }
     llvm::SmallVector<const Stmt *, 8> body;
-    if (!parseBlock(body))
+    SMLoc lbrace;
+    if (!parseBlock(body, lbrace))
       return nullptr;
     return context.create<LoopStmt>(rangeFrom(start), var, varRange, range,
-                                    until, context.copy(llvm::ArrayRef(body)));
+                                    until, context.copy(llvm::ArrayRef(body)),
+                                    lbrace);
   }
 
   const Stmt *parseDef() {
@@ -500,11 +544,12 @@ private:
     if (!expect(TokenKind::r_paren))
       return nullptr;
     llvm::SmallVector<const Stmt *, 8> body;
-    if (!parseBlock(body))
+    SMLoc lbrace;
+    if (!parseBlock(body, lbrace))
       return nullptr;
     return context.create<DefStmt>(rangeFrom(start), name, nameRange,
                                    context.copy(llvm::ArrayRef(params)),
-                                   context.copy(llvm::ArrayRef(body)));
+                                   context.copy(llvm::ArrayRef(body)), lbrace);
   }
 
   const Stmt *parseImport() {
@@ -531,6 +576,8 @@ private:
       return nullptr;
     SMLoc moduleStart = firstRange.Start;
     SMLoc moduleEnd = firstRange.End;
+    // The dotted name without any spaces or comments between its parts.
+    std::string dotted = first.str();
     llvm::SmallVector<ImportStmt::Name, 4> names;
     while (consumeIf(TokenKind::dot)) {
       if (consumeIf(TokenKind::l_brace)) {
@@ -542,10 +589,10 @@ private:
       SMRange partRange;
       if (!parseName(part, partRange, "a module name", /*allowKeyword=*/true))
         return nullptr;
+      dotted += "." + part.str();
       moduleEnd = partRange.End;
     }
-    StringRef module(moduleStart.getPointer(),
-                     moduleEnd.getPointer() - moduleStart.getPointer());
+    StringRef module = context.copy(StringRef(dotted));
     return context.create<ImportStmt>(rangeFrom(start), module,
                                       SMRange(moduleStart, moduleEnd),
                                       /*isPath=*/false,
@@ -601,9 +648,11 @@ private:
           } while (consumeIf(TokenKind::comma));
           if (!expect(TokenKind::r_brace))
             return nullptr;
-          expr = context.create<MemberExpr>(
+          expr = bounded(context.create<MemberExpr>(
               rangeFrom(start), expr, context.copy(llvm::ArrayRef(names)),
-              /*isSet=*/true);
+              /*isSet=*/true));
+          if (!expr)
+            return nullptr;
           continue;
         }
         StringRef name;
@@ -626,9 +675,11 @@ private:
           return nullptr;
         }
         StringRef names[] = {name};
-        expr = context.create<MemberExpr>(rangeFrom(start), expr,
-                                          context.copy(llvm::ArrayRef(names)),
-                                          /*isSet=*/false);
+        expr = bounded(context.create<MemberExpr>(
+            rangeFrom(start), expr, context.copy(llvm::ArrayRef(names)),
+            /*isSet=*/false));
+        if (!expr)
+          return nullptr;
         continue;
       }
       if (cur().is(TokenKind::l_square)) {
@@ -648,13 +699,18 @@ private:
           } while (consumeIf(TokenKind::comma));
           index = indices.size() == 1
                       ? indices.front()
-                      : context.create<ListExpr>(
+                      : bounded(context.create<ListExpr>(
                             rangeFrom(indexStart),
-                            context.copy(llvm::ArrayRef(indices)));
+                            context.copy(llvm::ArrayRef(indices)),
+                            /*bracketed=*/false));
+          if (!index)
+            return nullptr;
         }
         if (!expect(TokenKind::r_square))
           return nullptr;
-        expr = context.create<IndexExpr>(rangeFrom(start), expr, index);
+        expr = bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
+        if (!expr)
+          return nullptr;
         continue;
       }
       return expr;
@@ -688,7 +744,12 @@ private:
     }
   }
 
-  const Expr *parseExpr() { return parsePipe(); }
+  const Expr *parseExpr() {
+    NestingScope scope(exprNesting);
+    if (!checkNesting(exprNesting, /*blocks=*/false))
+      return nullptr;
+    return parsePipe();
+  }
 
   const Expr *parsePipe() {
     SMLoc start = cur().getLoc();
@@ -707,7 +768,9 @@ private:
                      diag::ExpectedPipeTarget, {"an expression that is not a call"});
         return nullptr;
       }
-      lhs = context.create<PipeExpr>(rangeFrom(start), lhs, call);
+      lhs = bounded(context.create<PipeExpr>(rangeFrom(start), lhs, call));
+      if (!lhs)
+        return nullptr;
     }
     return lhs;
   }
@@ -721,8 +784,8 @@ private:
       const Expr *rhs = parseAnd();
       if (!rhs)
         return nullptr;
-      lhs = context.create<BinaryExpr>(rangeFrom(start), BinaryOp::Or, opRange,
-                                       lhs, rhs);
+      lhs = bounded(context.create<BinaryExpr>(rangeFrom(start), BinaryOp::Or,
+                                               opRange, lhs, rhs));
     }
     return lhs;
   }
@@ -736,8 +799,8 @@ private:
       const Expr *rhs = parseComparison();
       if (!rhs)
         return nullptr;
-      lhs = context.create<BinaryExpr>(rangeFrom(start), BinaryOp::And,
-                                       opRange, lhs, rhs);
+      lhs = bounded(context.create<BinaryExpr>(rangeFrom(start), BinaryOp::And,
+                                               opRange, lhs, rhs));
     }
     return lhs;
   }
@@ -781,7 +844,8 @@ private:
     const Expr *rhs = parseRange();
     if (!rhs)
       return nullptr;
-    return context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs);
+    return bounded(
+        context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs));
   }
 
   const Expr *parseRange() {
@@ -791,7 +855,7 @@ private:
       const Expr *hi = parseAdditive();
       if (!hi)
         return nullptr;
-      return context.create<RangeExpr>(rangeFrom(start), nullptr, hi);
+      return bounded(context.create<RangeExpr>(rangeFrom(start), nullptr, hi));
     }
     const Expr *lo = parseAdditive();
     if (!lo || !cur().is(TokenKind::dotdot))
@@ -803,7 +867,7 @@ private:
       if (!hi)
         return nullptr;
     }
-    return context.create<RangeExpr>(rangeFrom(start), lo, hi);
+    return bounded(context.create<RangeExpr>(rangeFrom(start), lo, hi));
   }
 
   const Expr *parseAdditive() {
@@ -816,7 +880,8 @@ private:
       const Expr *rhs = parseMultiplicative();
       if (!rhs)
         return nullptr;
-      lhs = context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs);
+      lhs = bounded(
+          context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs));
     }
     return lhs;
   }
@@ -831,7 +896,8 @@ private:
       const Expr *rhs = parseUnary();
       if (!rhs)
         return nullptr;
-      lhs = context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs);
+      lhs = bounded(
+          context.create<BinaryExpr>(rangeFrom(start), op, opRange, lhs, rhs));
     }
     return lhs;
   }
@@ -841,10 +907,13 @@ private:
     if (cur().is(TokenKind::minus) || cur().is(TokenKind::bang)) {
       UnaryOp op = cur().is(TokenKind::minus) ? UnaryOp::Neg : UnaryOp::Not;
       advance();
+      NestingScope scope(exprNesting);
+      if (!checkNesting(exprNesting, /*blocks=*/false))
+        return nullptr;
       const Expr *operand = parseUnary();
       if (!operand)
         return nullptr;
-      return context.create<UnaryExpr>(rangeFrom(start), op, operand);
+      return bounded(context.create<UnaryExpr>(rangeFrom(start), op, operand));
     }
     return parsePostfix();
   }
@@ -860,9 +929,9 @@ private:
         if (!parseName(name, range, "a member name", /*allowKeyword=*/true))
           return nullptr;
         StringRef names[] = {name};
-        expr = context.create<MemberExpr>(rangeFrom(start), expr,
-                                          context.copy(llvm::ArrayRef(names)),
-                                          /*isSet=*/false);
+        expr = bounded(context.create<MemberExpr>(
+            rangeFrom(start), expr, context.copy(llvm::ArrayRef(names)),
+            /*isSet=*/false));
         continue;
       }
       if (cur().is(TokenKind::l_square)) {
@@ -870,7 +939,7 @@ private:
         const Expr *index = parseExpr();
         if (!index || !expect(TokenKind::r_square))
           return nullptr;
-        expr = context.create<IndexExpr>(rangeFrom(start), expr, index);
+        expr = bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
         continue;
       }
       break;
@@ -907,8 +976,9 @@ private:
     }
     if (!expect(TokenKind::r_paren, "')' to close the argument list"))
       return nullptr;
-    return context.create<CallExpr>(rangeFrom(start), callee, calleeRange,
-                                    context.copy(llvm::ArrayRef(args)));
+    return bounded(context.create<CallExpr>(rangeFrom(start), callee,
+                                            calleeRange,
+                                            context.copy(llvm::ArrayRef(args))));
   }
 
   bool parseNumber(StringRef text, bool isFloat, double &out, int64_t &iout) {
@@ -1033,8 +1103,8 @@ private:
       }
       if (!expect(TokenKind::r_square, "']' to close the list"))
         return nullptr;
-      return context.create<ListExpr>(rangeFrom(start),
-                                      context.copy(llvm::ArrayRef(elements)));
+      return bounded(context.create<ListExpr>(
+          rangeFrom(start), context.copy(llvm::ArrayRef(elements))));
     }
     case TokenKind::error:
       advance();
@@ -1050,6 +1120,8 @@ private:
   std::vector<Token> tokens;
   size_t pos = 0;
   size_t stmtStartPos = 0;
+  unsigned exprNesting = 0;
+  unsigned blockNesting = 0;
 };
 
 } // namespace

@@ -255,6 +255,13 @@ void SemaImpl::checkStmts(llvm::ArrayRef<const Stmt *> stmts) {
 }
 
 void SemaImpl::checkStmt(const Stmt *stmt) {
+  if (!enterCheck(stmt->getRange()))
+    return;
+  checkStmtImpl(stmt);
+  --checkDepth;
+}
+
+void SemaImpl::checkStmtImpl(const Stmt *stmt) {
   ExprContext ctx;
   std::string base = baseDirOf(stmt->getLoc());
   ctx.baseDir = base;

@@ -23,8 +23,25 @@ static std::string sourceText(const Expr *expr) {
                      range.End.getPointer() - range.Start.getPointer());
 }
 
+bool SemaImpl::enterCheck(SMRange range) {
+  if (checkDepth < maxCheckDepth) {
+    ++checkDepth;
+    return true;
+  }
+  diags.report(range, diag::NestingTooDeep,
+               {"statements and expressions (across function calls)",
+                std::to_string(maxCheckDepth),
+                "call fewer functions inside each other"});
+  return false;
+}
+
 const Type *SemaImpl::checkExpr(const Expr *expr, const ExprContext &ctx) {
+  if (!enterCheck(expr->getRange())) {
+    expr->setType(types.error());
+    return types.error();
+  }
   const Type *type = checkExprImpl(expr, ctx);
+  --checkDepth;
   if (!type)
     type = types.error();
   expr->setType(type);

@@ -23,6 +23,12 @@ class SourceMgr;
 
 namespace ftl::lang {
 
+/// How deeply user function calls may nest (a recipe calling a recipe...).
+constexpr unsigned maxCallDepth = 32;
+/// How deeply the checker may recurse through statements and expressions in
+/// all, across function calls. Each level is a few stack frames.
+constexpr unsigned maxCheckDepth = 1024;
+
 /// Reads the field names of the first record of a JSON-lines file.
 bool peekJsonlFields(llvm::StringRef path, std::vector<std::string> &fields,
                      std::string &error);
@@ -86,6 +92,7 @@ private:
   // --- statements ------------------------------------------------------------
   void checkStmts(llvm::ArrayRef<const Stmt *> stmts);
   void checkStmt(const Stmt *stmt);
+  void checkStmtImpl(const Stmt *stmt);
   void checkSeed(const SeedStmt *stmt);
   void checkBinding(const BindingStmt *stmt);
   void checkAdapter(const AdapterStmt *stmt);
@@ -158,6 +165,15 @@ private:
   llvm::DenseMap<const DefStmt *, const FunctionTable *> defTables;
   std::vector<std::string> moduleStack;
   std::vector<const DefStmt *> instantiating;
+  /// Function bodies already checked with these argument types: checking
+  /// one again would report nothing new, and recipes that call recipes
+  /// several times would otherwise take exponential time.
+  std::set<std::pair<const DefStmt *, std::vector<const Type *>>>
+      checkedInstances;
+  /// How deeply checkExpr/checkStmt are nested (bounded, so that recipes
+  /// calling recipes cannot overflow the stack).
+  unsigned checkDepth = 0;
+  bool enterCheck(llvm::SMRange range);
   const SeedStmt *seedStmt = nullptr;
   bool inImportedModule = false;
   unsigned loopDepth = 0;

@@ -20,6 +20,7 @@
 #include "llvm/Support/Casting.h"
 #include "llvm/Support/SMLoc.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -98,11 +99,22 @@ public:
   const Type *getType() const { return type; }
   void setType(const Type *t) const { type = t; }
 
+  /// The height of the tree under this node: 1 for a leaf, one more than the
+  /// deepest operand otherwise. The parser bounds it (maxNestingDepth), so
+  /// recursive walks over expressions have a bounded depth.
+  unsigned getDepth() const { return depth; }
+
 protected:
-  Expr(Kind kind, llvm::SMRange range) : kind(kind), range(range) {}
+  Expr(Kind kind, llvm::SMRange range, unsigned depth = 1)
+      : kind(kind), depth(depth), range(range) {}
+  static unsigned depthOf(const Expr *e) { return e ? e->depth : 0; }
+  static unsigned depthOf(const Expr *a, const Expr *b) {
+    return 1 + std::max(depthOf(a), depthOf(b));
+  }
 
 private:
   Kind kind;
+  unsigned depth;
   llvm::SMRange range;
   mutable const Type *type = nullptr;
 };
@@ -218,7 +230,8 @@ class MemberExpr : public Expr {
 public:
   MemberExpr(llvm::SMRange range, const Expr *base,
              llvm::ArrayRef<llvm::StringRef> names, bool isSet)
-      : Expr(Kind::Member, range), base(base), names(names), isSet(isSet) {}
+      : Expr(Kind::Member, range, depthOf(base, nullptr)), base(base),
+        names(names), isSet(isSet) {}
   const Expr *getBase() const { return base; }
   /// One name (possibly a glob), or the members of a set.
   llvm::ArrayRef<llvm::StringRef> getNames() const { return names; }
@@ -236,7 +249,8 @@ private:
 class IndexExpr : public Expr {
 public:
   IndexExpr(llvm::SMRange range, const Expr *base, const Expr *index)
-      : Expr(Kind::Index, range), base(base), index(index) {}
+      : Expr(Kind::Index, range, depthOf(base, index)), base(base),
+        index(index) {}
   const Expr *getBase() const { return base; }
   const Expr *getIndex() const { return index; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Index; }
@@ -249,7 +263,7 @@ private:
 class RangeExpr : public Expr {
 public:
   RangeExpr(llvm::SMRange range, const Expr *lo, const Expr *hi)
-      : Expr(Kind::Range, range), lo(lo), hi(hi) {}
+      : Expr(Kind::Range, range, depthOf(lo, hi)), lo(lo), hi(hi) {}
   const Expr *getLo() const { return lo; }
   const Expr *getHi() const { return hi; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Range; }
@@ -276,14 +290,21 @@ class CallExpr : public Expr {
 public:
   CallExpr(llvm::SMRange range, llvm::StringRef callee,
            llvm::SMRange calleeRange, llvm::ArrayRef<Argument> args)
-      : Expr(Kind::Call, range), callee(callee), calleeRange(calleeRange),
-        args(args) {}
+      : Expr(Kind::Call, range, argsDepth(args)), callee(callee),
+        calleeRange(calleeRange), args(args) {}
   llvm::StringRef getCallee() const { return callee; }
   llvm::SMRange getCalleeRange() const { return calleeRange; }
   llvm::ArrayRef<Argument> getArgs() const { return args; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Call; }
 
 private:
+  static unsigned argsDepth(llvm::ArrayRef<Argument> args) {
+    unsigned deepest = 0;
+    for (const Argument &arg : args)
+      deepest = std::max(deepest, depthOf(arg.value));
+    return deepest + 1;
+  }
+
   llvm::StringRef callee;
   llvm::SMRange calleeRange;
   llvm::ArrayRef<Argument> args;
@@ -293,7 +314,7 @@ private:
 class PipeExpr : public Expr {
 public:
   PipeExpr(llvm::SMRange range, const Expr *input, const CallExpr *op)
-      : Expr(Kind::Pipe, range), input(input), op(op) {}
+      : Expr(Kind::Pipe, range, depthOf(input, op)), input(input), op(op) {}
   const Expr *getInput() const { return input; }
   const CallExpr *getOp() const { return op; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Pipe; }
@@ -325,8 +346,8 @@ class BinaryExpr : public Expr {
 public:
   BinaryExpr(llvm::SMRange range, BinaryOp op, llvm::SMRange opRange,
              const Expr *lhs, const Expr *rhs)
-      : Expr(Kind::Binary, range), op(op), opRange(opRange), lhs(lhs),
-        rhs(rhs) {}
+      : Expr(Kind::Binary, range, depthOf(lhs, rhs)), op(op),
+        opRange(opRange), lhs(lhs), rhs(rhs) {}
   BinaryOp getOp() const { return op; }
   llvm::SMRange getOpRange() const { return opRange; }
   const Expr *getLHS() const { return lhs; }
@@ -344,7 +365,8 @@ enum class UnaryOp { Neg, Not };
 class UnaryExpr : public Expr {
 public:
   UnaryExpr(llvm::SMRange range, UnaryOp op, const Expr *operand)
-      : Expr(Kind::Unary, range), op(op), operand(operand) {}
+      : Expr(Kind::Unary, range, depthOf(operand, nullptr)), op(op),
+        operand(operand) {}
   UnaryOp getOp() const { return op; }
   const Expr *getOperand() const { return operand; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Unary; }
@@ -354,16 +376,28 @@ private:
   const Expr *operand;
 };
 
-/// `[a, b, c]`
+/// `[a, b, c]`, or the bare index list of a selector (`layers[0, 3]`).
 class ListExpr : public Expr {
 public:
-  ListExpr(llvm::SMRange range, llvm::ArrayRef<const Expr *> elements)
-      : Expr(Kind::List, range), elements(elements) {}
+  ListExpr(llvm::SMRange range, llvm::ArrayRef<const Expr *> elements,
+           bool bracketed = true)
+      : Expr(Kind::List, range, elementsDepth(elements)), elements(elements),
+        bracketed(bracketed) {}
   llvm::ArrayRef<const Expr *> getElements() const { return elements; }
+  /// False for a selector's index list, which is written without brackets.
+  bool isBracketed() const { return bracketed; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::List; }
 
 private:
+  static unsigned elementsDepth(llvm::ArrayRef<const Expr *> elements) {
+    unsigned deepest = 0;
+    for (const Expr *e : elements)
+      deepest = std::max(deepest, depthOf(e));
+    return deepest + 1;
+  }
+
   llvm::ArrayRef<const Expr *> elements;
+  bool bracketed;
 };
 
 //===----------------------------------------------------------------------===//
@@ -504,14 +538,16 @@ class LoopStmt : public Stmt {
 public:
   LoopStmt(llvm::SMRange range, llvm::StringRef var, llvm::SMRange varRange,
            const Expr *iterRange, const Expr *until,
-           llvm::ArrayRef<const Stmt *> body)
+           llvm::ArrayRef<const Stmt *> body, llvm::SMLoc lbrace)
       : Stmt(Kind::Loop, range), var(var), varRange(varRange),
-        iterRange(iterRange), until(until), body(body) {}
+        iterRange(iterRange), until(until), body(body), lbrace(lbrace) {}
   llvm::StringRef getVar() const { return var; }
   llvm::SMRange getVarRange() const { return varRange; }
   const Expr *getIterRange() const { return iterRange; }
   const Expr *getUntil() const { return until; }
   llvm::ArrayRef<const Stmt *> getBody() const { return body; }
+  /// The `{` that opens the body (the statement's range ends at its `}`).
+  llvm::SMLoc getLBraceLoc() const { return lbrace; }
   static bool classof(const Stmt *s) { return s->getKind() == Kind::Loop; }
 
 private:
@@ -519,6 +555,7 @@ private:
   llvm::SMRange varRange;
   const Expr *iterRange, *until;
   llvm::ArrayRef<const Stmt *> body;
+  llvm::SMLoc lbrace;
 };
 
 /// `log round, acc`
@@ -557,13 +594,16 @@ struct Param {
 class DefStmt : public Stmt {
 public:
   DefStmt(llvm::SMRange range, llvm::StringRef name, llvm::SMRange nameRange,
-          llvm::ArrayRef<Param> params, llvm::ArrayRef<const Stmt *> body)
+          llvm::ArrayRef<Param> params, llvm::ArrayRef<const Stmt *> body,
+          llvm::SMLoc lbrace)
       : Stmt(Kind::Def, range), name(name), nameRange(nameRange),
-        params(params), body(body) {}
+        params(params), body(body), lbrace(lbrace) {}
   llvm::StringRef getName() const { return name; }
   llvm::SMRange getNameRange() const { return nameRange; }
   llvm::ArrayRef<Param> getParams() const { return params; }
   llvm::ArrayRef<const Stmt *> getBody() const { return body; }
+  /// The `{` that opens the body (the statement's range ends at its `}`).
+  llvm::SMLoc getLBraceLoc() const { return lbrace; }
   static bool classof(const Stmt *s) { return s->getKind() == Kind::Def; }
 
 private:
@@ -571,6 +611,7 @@ private:
   llvm::SMRange nameRange;
   llvm::ArrayRef<Param> params;
   llvm::ArrayRef<const Stmt *> body;
+  llvm::SMLoc lbrace;
 };
 
 /// `import std.recipes.{spin, faft}` or `import "lib/mine.ftl"`

@@ -27,6 +27,12 @@ namespace ftl::lang {
 
 class DiagnosticEngine;
 
+/// How deeply expressions (the height of an expression tree, and the
+/// parser's recursion through parentheses, calls, lists and unary operators)
+/// and blocks may nest. Deeper input is reported as `nesting-too-deep`
+/// instead of overflowing the stack here or in any later recursive walk.
+constexpr unsigned maxNestingDepth = 256;
+
 /// Parses buffer `bufferId` of the diagnostics' source manager. Returns the
 /// module even when there were errors (with the statements that parsed).
 /// `comments` receives every `//` comment (for the formatter).
