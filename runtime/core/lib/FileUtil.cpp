@@ -86,8 +86,13 @@ llvm::Error ftl::rt::writeFileAtomically(llvm::StringRef path,
 llvm::Expected<std::string>
 ftl::rt::createSiblingTempDir(llvm::StringRef finalPath) {
   llvm::SmallString<256> result;
-  if (std::error_code ec =
-          fs::createUniqueDirectory(finalPath + ".tmp", result))
+  // createUniqueDirectory puts a relative prefix under the system temp
+  // folder: make it absolute so the sibling really is a sibling.
+  llvm::SmallString<256> prefix(finalPath);
+  if (std::error_code ec = fs::make_absolute(prefix))
+    return makeError("cannot resolve '" + finalPath + "': " + ec.message());
+  prefix += ".tmp";
+  if (std::error_code ec = fs::createUniqueDirectory(prefix, result))
     return makeError("cannot create a temporary folder next to '" + finalPath +
                      "': " + ec.message());
   return std::string(result);

@@ -155,3 +155,19 @@ TEST(FileUtil, ReplaceDirectorySwapsWholeFolders) {
   EXPECT_EQ(readFile(target + "/b.txt"), "v2");
   ASSERT_FALSE(bool(removeDirectoryTree(*tmp4)));
 }
+
+TEST(FileUtil, SiblingTempDirOfARelativePathIsASibling) {
+  // A relative path must not end up under the system temp folder.
+  TempDir dir;
+  llvm::SmallString<256> cwd;
+  ASSERT_FALSE(fs::current_path(cwd));
+  ASSERT_FALSE(fs::set_current_path(dir.path));
+  auto tmp = createSiblingTempDir("relative-target");
+  ASSERT_FALSE(fs::set_current_path(cwd));
+  ASSERT_TRUE(bool(tmp)) << toString(tmp.takeError());
+  llvm::SmallString<256> real, expected;
+  ASSERT_FALSE(fs::real_path(llvm::sys::path::parent_path(*tmp), real));
+  ASSERT_FALSE(fs::real_path(dir.path, expected));
+  EXPECT_EQ(real, expected);
+  ASSERT_FALSE(bool(removeDirectoryTree(*tmp)));
+}

@@ -29,9 +29,11 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
+#include <set>
 #include <cmath>
 #include <cstring>
 
@@ -482,6 +484,77 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     return weight > 0 ? sum / weight : NAN;
   };
 
+  int64_t saveEvery = 0;
+  if (auto e = op->getAttrOfType<IntegerAttr>("save_every"))
+    saveEvery = e.getInt();
+  // A checkpoint of this train: parameters under Hugging Face names, adapter
+  // tensors, optimizer states; written atomically under
+  // checkpoints/train<k>/.
+  auto checkpoint = [&](int64_t step,
+                        bool final) -> llvm::Expected<std::string> {
+    RunFolder *folder = interp.getRunFolder();
+    if (!folder)
+      return std::string();
+    CheckpointState state;
+    auto exported = exportHFTensors(model.config, model.weights);
+    if (!exported)
+      return exported.takeError();
+    for (auto &[name, t] : *exported)
+      state.parameters.push_back({name, t});
+    // Adapter tensors are parameters too (under their ftl names).
+    for (auto &[name, t] : model.adapterTensors)
+      state.parameters.push_back({name, t});
+    // Optimizer states "<slot>/<parameter>" under the parameters' names:
+    // adapter states directly; base states through the same Hugging Face
+    // export as the weights (GPT-2's q/k/v states fuse into c_attn).
+    std::map<std::string, ModelWeights> baseStates;
+    std::set<std::string> trainedHF;
+    for (auto &[name, values] : optState) {
+      auto [param, slot] = llvm::StringRef(name).rsplit('.');
+      Tensor *p = model.find(param);
+      Tensor t = Tensor::zeros(DType::F32, p->shape());
+      std::copy(values.begin(), values.end(), t.dataAs<float>());
+      if (model.adapterTensors.count(param.str())) {
+        state.optimizer.push_back({slot.str() + "/" + param.str(), t});
+        continue;
+      }
+      baseStates[slot.str()].set(param, t);
+      if (auto hf = hfTensorName(model.config, param)) {
+        trainedHF.insert(*hf);
+      } else {
+        // layers.<i>.attn.{q,k,v}.<leaf> -> transformer.h.<i>.attn.c_attn.<leaf>
+        llvm::SmallVector<llvm::StringRef, 6> parts;
+        param.split(parts, '.');
+        if (parts.size() == 5)
+          trainedHF.insert(("transformer.h." + parts[1] + ".attn.c_attn." +
+                            parts[4]).str());
+      }
+    }
+    for (auto &[slot, partial] : baseStates) {
+      ModelWeights full;
+      for (auto &[name, w] : model.weights) {
+        const Tensor *have = partial.find(name);
+        full.set(name, have ? *have : Tensor::zeros(DType::F32, w.shape()));
+      }
+      auto hf = exportHFTensors(model.config, full);
+      if (!hf)
+        return hf.takeError();
+      for (auto &[name, t] : *hf)
+        if (trainedHF.count(name))
+          state.optimizer.push_back({slot + "/" + name, t});
+    }
+    state.step = step;
+    state.optimizerStep = step;
+    if (MetricsLog *log = interp.getMetrics())
+      state.metricsOffset = log->size();
+    std::string dir =
+        folder->checkpointsDir() + "/train" + std::to_string(trainIndex);
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      return llvm::createStringError("cannot create '" + dir +
+                                     "': " + ec.message());
+    return saveCheckpoint(dir, state, final);
+  };
+
   for (int64_t step = 1; step <= steps; ++step) {
     auto started = std::chrono::steady_clock::now();
     for (auto &[name, acc] : gradAcc)
@@ -576,33 +649,23 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     if (InterruptGuard::interrupted()) {
       if (progress)
         progress->finish();
-      if (RunFolder *folder = interp.getRunFolder()) {
-        CheckpointWriteScope scope;
-        CheckpointState state;
-        auto exported = exportHFTensors(model.config, model.weights);
-        if (exported)
-          for (auto &[name, t] : *exported)
-            state.parameters.push_back({name, t});
-        else
-          llvm::consumeError(exported.takeError());
-        for (auto &[name, t] : model.adapterTensors)
-          state.extra.push_back({name, t});
-        state.step = step;
-        state.optimizerStep = step;
-        if (MetricsLog *log = interp.getMetrics())
-          state.metricsOffset = log->size();
-        auto saved = saveCheckpoint(folder->checkpointsDir(), state);
-        if (!saved)
-          return saved.takeError();
-        return llvm::createStringError(
-            "interrupted at step " + std::to_string(step) +
-            "; checkpoint written to " + *saved);
-      }
-      return llvm::createStringError("interrupted at step " +
-                                     std::to_string(step));
+      auto saved = checkpoint(step, /*final=*/false);
+      if (!saved)
+        return saved.takeError();
+      return llvm::createStringError(
+          "interrupted at step " + std::to_string(step) +
+          (saved->empty() ? "" : "; checkpoint written to " + *saved));
+    }
+    if (saveEvery > 0 && step % saveEvery == 0 && step != steps) {
+      auto saved = checkpoint(step, /*final=*/false);
+      if (!saved)
+        return saved.takeError();
     }
   }
   if (progress)
     progress->finish();
+  auto saved = checkpoint(steps, /*final=*/true);
+  if (!saved)
+    return saved.takeError();
   return llvm::Error::success();
 }
