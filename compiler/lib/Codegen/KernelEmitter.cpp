@@ -229,6 +229,10 @@ private:
       }
       rowMap[reduce.getResult()] = total;
     }
+    // The all-reduce lowering leaves its result in shared memory that the
+    // next row's reduction overwrites: every thread must have read it first.
+    if (gpu)
+      rowB.create<gpu::BarrierOp>(loc);
   }
 
   void emitFinalPass() {

@@ -127,7 +127,7 @@ static LogicalResult convertToNVVM(gpu::GPUModuleOp m) {
   LLVMConversionTarget target(*ctx);
   target.addLegalDialect<NVVM::NVVMDialect>();
   target.addIllegalDialect<gpu::GPUDialect>();
-  target.addLegalOp<gpu::GPUModuleOp>();
+  target.addLegalOp<gpu::GPUModuleOp, gpu::ModuleEndOp>();
   return applyPartialConversion(m, target, std::move(patterns));
 }
 
