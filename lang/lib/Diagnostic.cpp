@@ -228,6 +228,12 @@ void DiagnosticVerifier::collectExpectations(unsigned bufferId) {
         pos = line.find("expected-", pos + 1);
         continue;
       }
+      // `expected-errors` or `expected-notes` in prose are not expectations.
+      if (!text.empty() && !llvm::isSpace(text.front()) &&
+          text.front() != '@' && text.front() != '{') {
+        pos = line.find("expected-", pos + 1);
+        continue;
+      }
       text = text.ltrim();
       int64_t offset = 0;
       std::string fileSuffix;
