@@ -14,7 +14,7 @@ save a to "out/a"
 // CHECK-LABEL: module
 // CHECK:       ftl.seed 1234
 // Defaults are written out, so the IR is the complete specification.
-// CHECK:       %[[BASE:.*]] = ftl.model.build "llama" as "base" {ctx = 2048 : i64, dim = 32 : i64, ffn = 128 : i64, heads = 2 : i64, init_std = 2.000000e-02 : f64, kv_heads = 1 : i64, layers = 2 : i64, norm_eps = 1.000000e-05 : f64, qkv_bias = false, rope_theta = 1.000000e+04 : f64, tied = false, vocab = 64 : i64} : !ftl.model
+// CHECK:       %[[BASE:.*]] = ftl.model.build "llama" as "base" {ctx = 2048 : i64, dim = 32 : i64, ffn = 88 : i64, heads = 2 : i64, init_std = 2.000000e-02 : f64, kv_heads = 1 : i64, layers = 2 : i64, norm_eps = 1.000000e-05 : f64, qkv_bias = false, rope_theta = 1.000000e+04 : f64, tied = false, vocab = 64 : i64} : !ftl.model
 // CHECK:       ftl.tokenizer "bytes" : !ftl.tokenizer
 // CHECK:       %[[TASKS:.*]] = ftl.data.source "jsonl" "Inputs/tasks.jsonl" {fields = {prompt = "question", response = "answer"}} : !ftl.data
 // CHECK:       %[[FILTERED:.*]] = ftl.data.op "filter"(%[[TASKS]]) attributes {operand_names = ["input"], region_params = ["pred"]} {

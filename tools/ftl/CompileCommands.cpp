@@ -9,6 +9,9 @@
 #include "ftl/Codegen/FusedKernels.h"
 #include "ftl/Codegen/PTX.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Conversion/TrainPlan.h"
+#include "ftl/Dialect/FTLT/IR/FTLTOps.h"
+#include "ftl/Engine/Program.h"
 #include "ftl/Engine/Run.h"
 #include "ftl/Lang/AST.h"
 #include "ftl/Lang/Diagnostic.h"
@@ -22,8 +25,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -96,7 +101,14 @@ static int withModule(
         mlir::ScopedDiagnosticHandler handler(
             &context, [&](mlir::Diagnostic &d) {
               llvm::SMLoc smloc = toSMLoc(sourceMgr, d.getLocation());
-              diags.report(smloc, lang::diag::CompilerError, {d.str()});
+              std::string message = d.str();
+              llvm::StringRef rest(message);
+              // Constructs the compiler cannot lower yet share the front
+              // end's kind, so scripts and tools can tell them apart.
+              if (rest.consume_front("not implemented yet: "))
+                diags.report(smloc, lang::diag::NotImplementedYet, {rest.str()});
+              else
+                diags.report(smloc, lang::diag::CompilerError, {message});
               return mlir::success();
             });
         auto module = mlirGen(context, sourceMgr, program);
@@ -236,7 +248,117 @@ int ftl::driver::runRun(const Options &options) {
       });
 }
 
+namespace {
+/// Plans programs without compiling code: enough to size the arena.
+class PlanningKernels : public rt::FusedKernelProvider {
+public:
+  rt::FusedKernel lookup(mlir::ftlt::FusedOp) const override {
+    return {reinterpret_cast<rt::FusedRowFn>(&noop), nullptr};
+  }
+  static void noop(void **, int64_t, int64_t) {}
+};
+
+std::string humanBytes(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return llvm::formatv("{0:f1} {1}", bytes, units[u]).str();
+}
+
+std::string humanCount(int64_t n) {
+  if (n >= 1000000)
+    return llvm::formatv("{0:f2}M", n / 1e6).str();
+  if (n >= 1000)
+    return llvm::formatv("{0:f1}K", n / 1e3).str();
+  return std::to_string(n);
+}
+} // namespace
+
 int ftl::driver::runExplain(const Options &options) {
-  llvm::errs() << "ftl explain: not implemented yet\n";
-  return 2;
+  return withModule(
+      options, "explain",
+      [&](llvm::SourceMgr &, lang::DiagnosticEngine &, const lang::Program &,
+          mlir::ModuleOp module) {
+        llvm::StringRef dir = llvm::sys::path::parent_path(options.input);
+        if (llvm::Error e =
+                rt::resolveModelConfigs(module, dir.empty() ? "." : dir)) {
+          llvm::errs() << "ftl explain: " << llvm::toString(std::move(e))
+                       << "\n";
+          return llvm::failure();
+        }
+        if (llvm::failed(lowerTo(module, Level::Fused)))
+          return llvm::failure();
+        llvm::raw_ostream &os = llvm::outs();
+        PlanningKernels planning;
+        unsigned index = 0;
+        module.walk([&](mlir::ftl::TrainOp train) {
+          auto plan = ftl::planTrain(train);
+          if (mlir::failed(plan))
+            return;
+          int64_t total = 0, trainable = 0, adapterParams = 0;
+          for (const ftl::PlannedTensor &t : plan->tensors) {
+            int64_t n = 1;
+            for (int64_t d : t.shape)
+              n *= d;
+            if (!t.isAdapter)
+              total += n;
+            else
+              adapterParams += n;
+            if (t.trainable)
+              trainable += n;
+          }
+          os << "train " << index++ << " (model '" << plan->model.name
+             << "', batch " << plan->batch << " x seq " << plan->seq
+             << ", accumulate " << plan->accumulate << ")\n";
+          os << "  parameters: " << humanCount(total) << " base";
+          if (adapterParams)
+            os << " + " << humanCount(adapterParams) << " adapter";
+          os << "; trainable " << humanCount(trainable) << " ("
+             << llvm::formatv("{0:f2}", 100.0 * trainable /
+                                            double(total + adapterParams))
+             << "%)\n";
+          // Placement report: every adapter tensor and what it trains.
+          if (!plan->loras.empty()) {
+            os << "  placement:\n";
+            for (const ftl::LoraPlacement &lora : plan->loras) {
+              int64_t n = lora.rank * (lora.in + lora.out);
+              os << "    " << lora.adapter << ": lora r=" << lora.rank
+                 << " scale=" << llvm::formatv("{0:g}", lora.scale) << " on "
+                 << lora.weight << " [" << lora.out << "x" << lora.in
+                 << "]: " << humanCount(n) << " trainable, optimizer state "
+                 << humanBytes(2.0 * 4 * n) << "\n";
+            }
+          }
+          // Memory of one step: weights, gradients, AdamW states, batches
+          // and the planned activation arena of the gradient function.
+          double weights = 4.0 * (total + adapterParams);
+          double grads = 4.0 * trainable, states = 8.0 * trainable;
+          double arena = 0, unplanned = 0;
+          if (auto ref = train->getAttrOfType<mlir::SymbolRefAttr>("step"))
+            if (auto fn = mlir::SymbolTable::lookupNearestSymbolFrom<
+                    mlir::func::FuncOp>(train, ref)) {
+              auto program = rt::Program::build(fn, planning, nullptr);
+              if (program) {
+                arena = double((*program)->arenaBytes());
+                unplanned = double((*program)->unplannedBytes());
+              } else {
+                llvm::consumeError(program.takeError());
+              }
+            }
+          double batches = double(plan->terms.size()) * plan->tokens() * 20;
+          os << "  memory: weights " << humanBytes(weights) << ", gradients "
+             << humanBytes(grads) << ", optimizer " << humanBytes(states)
+             << ", activations " << humanBytes(arena) << " (planned; "
+             << humanBytes(unplanned) << " without reuse)\n";
+          os << "  estimated peak: "
+             << humanBytes(weights + grads + states + arena + batches)
+             << "\n";
+        });
+        if (index == 0)
+          os << "no train statements\n";
+        return llvm::success();
+      });
 }

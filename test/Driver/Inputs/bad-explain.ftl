@@ -1,0 +1,1 @@
+model base = llama(vocab: 64)
