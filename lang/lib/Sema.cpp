@@ -129,8 +129,10 @@ const SemaImpl::FunctionTable *SemaImpl::loadModule(StringRef path,
 
   // An imported module is checked in its own scope stack.
   moduleStack.push_back(key);
-  std::vector<Scope> saved;
+  std::deque<Scope> saved;
   saved.swap(scopes);
+  const FunctionTable *savedBody = bodyFunctions;
+  bodyFunctions = nullptr;
   FunctionTable *savedTable = currentTable;
   bool wasImported = inImportedModule;
   inImportedModule = true;
@@ -140,6 +142,7 @@ const SemaImpl::FunctionTable *SemaImpl::loadModule(StringRef path,
   checkModule(module, /*isMain=*/false, table);
   scopes.clear();
   scopes.swap(saved);
+  bodyFunctions = savedBody;
   currentTable = savedTable;
   inImportedModule = wasImported;
   moduleStack.pop_back();
@@ -175,6 +178,12 @@ Symbol *SemaImpl::lookup(StringRef name) {
     auto found = it->symbols.find(name);
     if (found != it->symbols.end())
       return &found->second;
+  }
+  // Inside a function body, the functions of its module come last.
+  if (bodyFunctions) {
+    auto found = bodyFunctions->functions.find(name);
+    if (found != bodyFunctions->functions.end())
+      return const_cast<Symbol *>(&found->second);
   }
   return nullptr;
 }
@@ -214,6 +223,9 @@ void SemaImpl::popScope(bool warnUnused) {
 
 std::vector<std::string> SemaImpl::visibleNames() const {
   std::vector<std::string> names;
+  if (bodyFunctions)
+    for (const auto &entry : bodyFunctions->functions)
+      names.push_back(entry.first().str());
   for (const Scope &scope : scopes)
     for (const std::string &name : scope.order)
       names.push_back(name);
@@ -280,7 +292,8 @@ void SemaImpl::checkStmtImpl(const Stmt *stmt) {
     return checkLoop(llvm::cast<LoopStmt>(stmt));
   case Stmt::Kind::Log:
     for (const Expr *value : llvm::cast<LogStmt>(stmt)->getValues())
-      checkExpr(value, ctx);
+      if (checkExpr(value, ctx)->is(Type::Kind::Void))
+        reportNoValue(value, "'log'");
     return;
   case Stmt::Kind::Save:
     return checkSave(llvm::cast<SaveStmt>(stmt));
@@ -302,6 +315,15 @@ void SemaImpl::checkStmtImpl(const Stmt *stmt) {
     checkExpr(llvm::cast<ExprStmt>(stmt)->getExpr(), ctx);
     return;
   }
+}
+
+void SemaImpl::reportNoValue(const Expr *value, const std::string &user) {
+  std::string found = "nothing";
+  if (const auto *call = llvm::dyn_cast<CallExpr>(value))
+    found = "a call to '" + call->getCallee().str() +
+            "', which returns nothing";
+  diags.report(value->getRange(), diag::TypeMismatch,
+               {user, "a value", found});
 }
 
 void SemaImpl::checkSeed(const SeedStmt *stmt) {
@@ -360,8 +382,10 @@ void SemaImpl::checkBinding(const BindingStmt *stmt) {
                  {what, types.get(expected)->describe(), type->describe()});
     type = types.error();
   }
-  if (stmt->getBindingKind() == BindingKind::Let && type->is(Type::Kind::Void))
+  if (stmt->getBindingKind() == BindingKind::Let && type->is(Type::Kind::Void)) {
+    reportNoValue(stmt->getValue(), "'let " + stmt->getName().str() + "'");
     type = types.error();
+  }
   // Data keeps its binding name for messages.
   if (type->is(Type::Kind::Data) && type->getSchema()) {
     DataSchema schema = *type->getSchema();
@@ -429,16 +453,12 @@ void SemaImpl::checkFunctionBody(const DefStmt *def,
                                  llvm::ArrayRef<const Type *> argTypes) {
   // A body sees its module's functions and its parameters, nothing else:
   // recipes take what they use as arguments.
-  std::vector<Scope> saved;
+  // (Looked up through bodyFunctions rather than copied into a scope: a
+  // module may have thousands of functions.)
+  std::deque<Scope> saved;
   saved.swap(scopes);
-  pushScope();
-  if (const FunctionTable *table = defTables.lookup(def))
-    for (const auto &entry : table->functions) {
-      Symbol symbol = entry.second;
-      symbol.used = true;
-      scopes.back().symbols[entry.first()] = symbol;
-      scopes.back().order.push_back(entry.first().str());
-    }
+  const FunctionTable *savedBody = bodyFunctions;
+  bodyFunctions = defTables.lookup(def);
   ++functionDepth;
   pushScope();
   size_t i = 0;
@@ -472,6 +492,7 @@ void SemaImpl::checkFunctionBody(const DefStmt *def,
   popScope(false);
   --functionDepth;
   scopes.swap(saved);
+  bodyFunctions = savedBody;
 }
 
 void SemaImpl::checkImport(const ImportStmt *stmt) {
@@ -706,12 +727,14 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
       const auto *adapter = llvm::dyn_cast<AdapterStmt>(it->second);
       if (!adapter)
         return;
-      for (const AdapterPlacement &p : info.adapters)
-        if (p.stmt == adapter && !p.model.empty() &&
-            p.model != modelName->getName())
-          diags.report(e->getRange(), diag::AdapterOnOtherModel,
-                       {adapter->getName().str(), p.model.str(),
-                        modelName->getName().str()});
+      auto placed = adapterIndex.find(adapter);
+      if (placed == adapterIndex.end())
+        return;
+      const AdapterPlacement &p = info.adapters[placed->second];
+      if (!p.model.empty() && p.model != modelName->getName())
+        diags.report(e->getRange(), diag::AdapterOnOtherModel,
+                     {adapter->getName().str(), p.model.str(),
+                      modelName->getName().str()});
       return;
     }
     case Expr::Kind::Call:
@@ -734,9 +757,7 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
   if (declIt == info.nameDecls.end() || !declIt->second)
     return;
   const Stmt *modelDecl = declIt->second;
-  bool hasAdapter = llvm::any_of(info.adapters, [&](const AdapterPlacement &a) {
-    return a.model == modelName->getName();
-  });
+  bool hasAdapter = adaptersByModel.count(modelName->getName()) != 0;
   const ModelInfo *modelInfo = modelType->getModelInfo();
   if (!hasAdapter && modelInfo && explicitlyFrozen[modelDecl]) {
     size_t total = enumerateParams(*modelInfo).size();
@@ -929,8 +950,13 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
         placement.tensors.push_back(std::move(t));
   }
   if (!placement.modelLevel && ok) {
-    for (const AdapterPlacement &other : info.adapters) {
-      if (other.modelLevel || other.model != placement.model)
+    auto onModel = adaptersByModel.find(placement.model);
+    llvm::ArrayRef<size_t> others;
+    if (onModel != adaptersByModel.end())
+      others = onModel->second;
+    for (size_t index : others) {
+      const AdapterPlacement &other = info.adapters[index];
+      if (other.modelLevel)
         continue;
       if (composable(other.kind, placement.kind))
         continue;
@@ -957,8 +983,11 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
   symbol.nameRange = stmt->getNameRange();
   symbol.type = ok ? types.get(Type::Kind::Adapter) : types.error();
   symbol.what = "adapter";
-  if (declare(stmt->getName(), symbol) && ok)
+  if (declare(stmt->getName(), symbol) && ok) {
+    adapterIndex[stmt] = info.adapters.size();
+    adaptersByModel[placement.model].push_back(info.adapters.size());
     info.adapters.push_back(std::move(placement));
+  }
 }
 
 void SemaImpl::checkFreeze(const FreezeStmt *stmt) {

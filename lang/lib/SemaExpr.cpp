@@ -153,9 +153,11 @@ const Type *SemaImpl::checkExprImpl(const Expr *expr, const ExprContext &ctx) {
         (inner->is(Type::Kind::Bool) || inner->is(Type::Kind::Any)))
       return isRecord ? types.getRecord(types.get(Type::Kind::Bool))
                       : types.get(Type::Kind::Bool);
-    diags.report(expr->getRange(), diag::InvalidOperands,
-                 {unary->getOp() == UnaryOp::Neg ? "-" : "!",
-                  operand->describe(), "nothing"});
+    bool neg = unary->getOp() == UnaryOp::Neg;
+    diags.report(expr->getRange(), diag::TypeMismatch,
+                 {neg ? "'-'" : "'!'",
+                  neg ? "a number, a metric or an objective" : "a boolean",
+                  operand->describe()});
     return types.error();
   }
   case Expr::Kind::List: {

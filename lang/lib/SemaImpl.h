@@ -94,6 +94,8 @@ private:
   void checkStmt(const Stmt *stmt);
   void checkStmtImpl(const Stmt *stmt);
   void checkSeed(const SeedStmt *stmt);
+  /// `value` (a call to a function) gives nothing, but `user` needs a value.
+  void reportNoValue(const Expr *value, const std::string &user);
   void checkBinding(const BindingStmt *stmt);
   void checkAdapter(const AdapterStmt *stmt);
   void checkFreeze(const FreezeStmt *stmt);
@@ -158,7 +160,10 @@ private:
   Program &program;
   SemaInfo &info;
 
-  std::vector<Scope> scopes;
+  /// A deque: scopes hold big maps, which a vector would copy as it grows.
+  std::deque<Scope> scopes;
+  /// Inside a function body: the functions of its module.
+  const FunctionTable *bodyFunctions = nullptr;
   llvm::StringMap<const FunctionTable *> loadedModules;
   std::deque<FunctionTable> functionTables;
   FunctionTable *currentTable = nullptr;
@@ -178,6 +183,10 @@ private:
   bool inImportedModule = false;
   unsigned loopDepth = 0;
   unsigned functionDepth = 0;
+
+  /// Indexes into info.adapters: by statement, and by model name.
+  llvm::DenseMap<const AdapterStmt *, size_t> adapterIndex;
+  llvm::StringMap<std::vector<size_t>> adaptersByModel;
 
   /// Frozen tensors per model binding, and trainable exceptions.
   std::map<const Stmt *, std::set<std::string>> frozen;

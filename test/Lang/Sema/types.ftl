@@ -73,3 +73,22 @@ data d = 3 |> shuffle()
 data d = text("Inputs/corpus.txt")
 // expected-error @+1 {{'lm' is not a data operator and cannot follow '|>' [not-a-data-operator]}}
 objective o = d |> lm()
+
+// -----
+
+// A function gives no value: using its call as one is an error, not silence.
+def recipe(n: int) {
+  log n
+}
+// expected-error @+1 {{'let x' expects a value, found a call to 'recipe', which returns nothing [type-mismatch]}}
+let x = recipe(1)
+// expected-error @+1 {{'log' expects a value, found a call to 'recipe', which returns nothing}}
+log recipe(2), 3
+
+// -----
+
+// expected-error @+1 {{'-' expects a number, a metric or an objective, found a string [type-mismatch]}}
+let y = -"s"
+// expected-error @+1 {{'!' expects a boolean, found an integer [type-mismatch]}}
+let z = !3
+log y, z
