@@ -206,4 +206,87 @@ TEST_F(CodegenTest, GpuMatchesCpuJit) {
   }
 }
 
+// Not a check: prints the bandwidth of a few large groups on the device
+// (bytes every kernel must move / time, host-timed over 20 launches).
+TEST_F(CodegenTest, GpuBandwidth) {
+  auto driver = CudaDriver::open();
+  if (!driver)
+    GTEST_SKIP() << llvm::toString(driver.takeError());
+  auto gpu = CudaContext::create(**driver);
+  if (!gpu)
+    GTEST_SKIP() << llvm::toString(gpu.takeError());
+  const int64_t rows = 16384, cols = 4096;
+  for (int index : {0, 5, 11, 12, 15}) { // add, silu, rms_norm(_grad), adamw
+    const FusibleOpCase &op = kFusibleOps[index];
+    auto module = parseAndFuse(instantiate(op.text, rows, cols));
+    ASSERT_TRUE(module);
+    auto ptx = generatePTX(*module);
+    ASSERT_TRUE(bool(ptx)) << llvm::toString(ptx.takeError());
+    auto loaded = (*gpu)->loadPTX(*ptx);
+    ASSERT_TRUE(bool(loaded)) << llvm::toString(loaded.takeError());
+    FusedOp fused = fusedOps(*module)[0];
+    auto function = loaded->function("ftl_fused_0");
+    ASSERT_TRUE(bool(function));
+    std::vector<DeviceBuffer> buffers;
+    std::vector<CUdeviceptr> pointers;
+    size_t bytes = 0;
+    int64_t rowsPerBlock = 1;
+    auto add = [&](size_t floats, bool counted) {
+      auto buffer = (*gpu)->allocate(floats * sizeof(float));
+      ASSERT_TRUE(bool(buffer));
+      std::vector<float> init(floats, 0.5f);
+      llvm::Error error = buffer->copyFrom(init.data(), buffer->size());
+      ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+      pointers.push_back(buffer->pointer());
+      buffers.push_back(std::move(*buffer));
+      if (counted)
+        bytes += floats * sizeof(float);
+    };
+    for (Attribute attr : fused.getInputAccess())
+      add(bufferSize(*parseAccess(cast<StringAttr>(attr).getValue()), rows,
+                     cols),
+          true);
+    // Groups with a colsum result take 16 rows per block (fewer partials).
+    for (Attribute attr : fused.getResultAccess())
+      if (cast<StringAttr>(attr).getValue() == "colsum")
+        rowsPerBlock = 16;
+    int64_t blocks = (rows + rowsPerBlock - 1) / rowsPerBlock;
+    for (Attribute attr : fused.getResultAccess()) {
+      Access access = *parseAccess(cast<StringAttr>(attr).getValue());
+      add(access == Access::ColSum ? size_t(blocks * cols)
+                                   : bufferSize(access, rows, cols),
+          true);
+    }
+    std::vector<void *> params;
+    for (CUdeviceptr &p : pointers)
+      params.push_back(&p);
+    int64_t rowsArg = rows;
+    params.push_back(&rowsArg);
+    params.push_back(&rowsPerBlock);
+    auto launch = [&] {
+      return (*gpu)->launch(*function, unsigned(blocks), gpuBlockSize(cols),
+                            params);
+    };
+    llvm::Error error = launch();
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    error = (*gpu)->synchronize();
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    const int iterations = 20;
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) {
+      error = launch();
+      ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    }
+    error = (*gpu)->synchronize();
+    ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count() /
+                     iterations;
+    std::printf("  %-14s %lldx%lld: %.3f ms, %.0f GB/s\n", op.name,
+                (long long)rows, (long long)cols, seconds * 1e3,
+                double(bytes) / seconds * 1e-9);
+  }
+}
+
 } // namespace
