@@ -298,7 +298,8 @@ Token Lexer::lexNumber(const char *start) {
   if (spelling.ends_with("_") || spelling.contains("__")) {
     diags.report(llvm::SMRange(llvm::SMLoc::getFromPointer(start),
                                llvm::SMLoc::getFromPointer(cur)),
-                 diag::InvalidNumber, {spelling.str()});
+                 diag::InvalidNumber,
+                 {spelling.str(), "expected single '_' between digits"});
     return makeToken(TokenKind::error, start);
   }
   return makeToken(isFloat ? TokenKind::floating : TokenKind::integer, start);

@@ -998,6 +998,7 @@ private:
   }
 
   const Expr *parsePrimary() {
+    static const char *tooLarge = "expected a number of at most 1.8e308";
     const Token tok = cur();
     SMRange range = tok.getRange();
     switch (tok.getKind()) {
@@ -1006,7 +1007,9 @@ private:
       int64_t value = 0;
       double d;
       if (!parseNumber(tok.getSpelling(), false, d, value)) {
-        diags.report(range, diag::InvalidNumber, {tok.getSpelling().str()});
+        diags.report(range, diag::InvalidNumber,
+                     {tok.getSpelling().str(),
+                      "expected an integer of at most 9223372036854775807"});
         return nullptr;
       }
       return context.create<IntegerExpr>(range, value);
@@ -1016,7 +1019,8 @@ private:
       double value;
       int64_t i;
       if (!parseNumber(tok.getSpelling(), true, value, i)) {
-        diags.report(range, diag::InvalidNumber, {tok.getSpelling().str()});
+        diags.report(range, diag::InvalidNumber,
+                     {tok.getSpelling().str(), tooLarge});
         return nullptr;
       }
       return context.create<FloatExpr>(range, value);
@@ -1026,9 +1030,9 @@ private:
       double value;
       int64_t i;
       StringRef number = tok.getSpelling().drop_back();
-      bool isFloat = number.find_first_of(".eE") != StringRef::npos;
-      if (!parseNumber(number, isFloat, value, i)) {
-        diags.report(range, diag::InvalidNumber, {tok.getSpelling().str()});
+      if (!parseNumber(number, /*isFloat=*/true, value, i)) {
+        diags.report(range, diag::InvalidNumber,
+                     {tok.getSpelling().str(), tooLarge});
         return nullptr;
       }
       return context.create<PercentExpr>(range, value / 100.0);
@@ -1041,9 +1045,8 @@ private:
       StringRef unit = spelling.drop_front(unitPos);
       double value;
       int64_t i;
-      bool isFloat = number.find_first_of(".eE") != StringRef::npos;
-      if (!parseNumber(number, isFloat, value, i)) {
-        diags.report(range, diag::InvalidNumber, {spelling.str()});
+      if (!parseNumber(number, /*isFloat=*/true, value, i)) {
+        diags.report(range, diag::InvalidNumber, {spelling.str(), tooLarge});
         return nullptr;
       }
       double scale = unit == "ms" ? 1e-3 : unit == "s" ? 1 : unit == "m" ? 60 : 3600;

@@ -327,7 +327,9 @@ TEST(ParserTest, ErrorMessages) {
 
   Parsed dup("train m with o steps 1 steps 2");
   ASSERT_EQ(dup.reported.size(), 1u);
-  EXPECT_EQ(dup.reported[0].message, "duplicate 'steps' clause in 'train'");
+  EXPECT_EQ(dup.reported[0].message,
+            "duplicate 'steps' clause in 'train'; expected each clause at "
+            "most once");
 
   Parsed clause("train m with o stpes 1");
   ASSERT_EQ(clause.reported.size(), 1u);

@@ -26,14 +26,14 @@ adapter a = lora() on (m)
 
 // -----
 
-// expected-error @+1 {{positional argument after keyword arguments [positional-after-keyword]}}
+// expected-error @+1 {{positional argument after keyword arguments; expected positional arguments first [positional-after-keyword]}}
 model m = llama(vocab: 8, 16)
 
 // -----
 
 model m = llama(vocab: 8, dim: 8, layers: 1, heads: 1)
 data d = text("Inputs/corpus.txt")
-// expected-error @+1 {{duplicate 'steps' clause in 'train' [duplicate-clause]}}
+// expected-error @+1 {{duplicate 'steps' clause in 'train'; expected each clause at most once [duplicate-clause]}}
 train m with lm(d) steps 10 steps 20
 
 // -----

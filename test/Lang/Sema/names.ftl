@@ -25,7 +25,7 @@ data corpus = text("Inputs/corpus.txt")
 
 // expected-note @+1 {{'seed' was defined here}}
 seed 1
-// expected-error @+1 {{the seed is already set [duplicate-seed]}}
+// expected-error @+1 {{the seed is already set; expected one 'seed' statement [duplicate-seed]}}
 seed 2
 
 // -----
