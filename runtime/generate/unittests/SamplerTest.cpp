@@ -1,0 +1,161 @@
+//===- SamplerTest.cpp - Temperature, top-k and top-p draws ---------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Draw frequencies are compared with distributions the tests compute
+// naively (full sort, softmax in double) from the rule as Hugging Face's
+// warpers state it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Sampler.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+using namespace ftl::rt;
+using namespace ftl::rt::detail;
+
+namespace {
+
+/// The expected distribution: softmax(logits / T) restricted to the top-k
+/// (ties with the k-th included), then to the nucleus (decreasing order,
+/// kept while the mass before a token is below p), renormalised.
+std::vector<double> expected(const std::vector<float> &logits, double T,
+                             int64_t k, double p) {
+  const size_t V = logits.size();
+  std::vector<double> z(V);
+  for (size_t i = 0; i < V; ++i)
+    z[i] = static_cast<float>(logits[i] / static_cast<float>(T));
+  std::vector<size_t> order(V);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return z[a] > z[b]; });
+  std::vector<bool> keep(V, true);
+  if (k > 0 && static_cast<size_t>(k) < V)
+    for (size_t i = 0; i < V; ++i)
+      keep[i] = z[i] >= z[order[k - 1]];
+  double m = z[order[0]], total = 0;
+  for (size_t i = 0; i < V; ++i)
+    total += keep[i] ? std::exp(z[i] - m) : 0;
+  if (p < 1) {
+    double before = 0;
+    for (size_t r = 0; r < V; ++r) {
+      size_t i = order[r];
+      if (!keep[i])
+        continue;
+      if (r > 0 && before >= p * total)
+        keep[i] = false;
+      before += std::exp(z[i] - m);
+    }
+  }
+  std::vector<double> prob(V, 0.0);
+  double kept = 0;
+  for (size_t i = 0; i < V; ++i)
+    if (keep[i])
+      kept += prob[i] = std::exp(z[i] - m);
+  for (double &x : prob)
+    x /= kept;
+  return prob;
+}
+
+/// Draws `n` tokens and checks every frequency against `want` within five
+/// standard deviations; tokens of probability 0 must never appear.
+void expectFrequencies(const std::vector<float> &logits,
+                       const SamplerParams &params, int n, uint64_t seed) {
+  std::vector<double> want =
+      expected(logits, params.temperature, params.topK, params.topP);
+  std::vector<int> counts(logits.size(), 0);
+  Rng rng(seed);
+  SamplerScratch scratch;
+  for (int i = 0; i < n; ++i)
+    ++counts[sampleToken(logits.data(), logits.size(), params, rng, scratch)];
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (want[i] == 0) {
+      EXPECT_EQ(counts[i], 0) << "token " << i << " is outside the kept set";
+      continue;
+    }
+    double sd = std::sqrt(n * want[i] * (1 - want[i]));
+    EXPECT_NEAR(counts[i], n * want[i], 5 * sd + 1) << "token " << i;
+  }
+}
+
+const std::vector<float> kLogits = {1.0f, 2.5f,  -0.5f, 0.0f, 2.0f,
+                                    0.7f, -3.0f, 1.9f,  0.1f, 2.5f};
+
+TEST(Sampler, GreedyTakesTheLowestIdAmongEqualMaxima) {
+  EXPECT_EQ(argmaxToken(kLogits.data(), kLogits.size()), 1);
+  std::vector<float> one = {-1.0f};
+  EXPECT_EQ(argmaxToken(one.data(), 1), 0);
+  Rng rng(1), untouched(1);
+  SamplerScratch scratch;
+  EXPECT_EQ(
+      sampleToken(kLogits.data(), kLogits.size(), {0, 5, 0.5}, rng, scratch),
+      1);
+  EXPECT_EQ(rng.next(), untouched.next()) << "greedy must not draw";
+}
+
+TEST(Sampler, TemperatureFrequencies) {
+  expectFrequencies(kLogits, {1.0, 0, 1.0}, 40000, 1);
+  expectFrequencies(kLogits, {0.5, 0, 1.0}, 40000, 2);
+  expectFrequencies(kLogits, {3.0, 0, 1.0}, 40000, 3);
+}
+
+TEST(Sampler, TopKKeepsTiesWithTheKthToken) {
+  // Ranks: 2.5 (ids 1 and 9), 2.0, 1.9, ...: k = 1 keeps both 2.5s.
+  expectFrequencies(kLogits, {1.0, 1, 1.0}, 20000, 4);
+  expectFrequencies(kLogits, {1.0, 3, 1.0}, 20000, 5);
+  expectFrequencies(kLogits, {0.7, 4, 1.0}, 20000, 6);
+  std::vector<double> want = expected(kLogits, 1.0, 1, 1.0);
+  EXPECT_NEAR(want[1], 0.5, 1e-12);
+  EXPECT_NEAR(want[9], 0.5, 1e-12);
+}
+
+TEST(Sampler, TopPKeepsTheNucleus) {
+  expectFrequencies(kLogits, {1.0, 0, 0.5}, 20000, 7);
+  expectFrequencies(kLogits, {1.0, 0, 0.9}, 20000, 8);
+  expectFrequencies(kLogits, {0.8, 0, 0.05}, 2000, 9); // the top token only
+  expectFrequencies(kLogits, {1.2, 4, 0.7}, 20000, 10);
+}
+
+TEST(Sampler, LargeNucleusOnAWideVocabulary) {
+  // 5000 equal logits: the nucleus of p = 0.5 is exactly the 2500 lowest
+  // ids (equal tokens rank by id), more than one partial sort holds.
+  std::vector<float> flat(5000, 0.25f);
+  Rng rng(12);
+  SamplerScratch scratch;
+  int low = 0, high = 0;
+  for (int i = 0; i < 2000; ++i) {
+    int32_t t =
+        sampleToken(flat.data(), flat.size(), {1.0, 0, 0.5}, rng, scratch);
+    ASSERT_GE(t, 0);
+    ASSERT_LT(t, 2500);
+    (t < 1250 ? low : high) += 1;
+  }
+  EXPECT_NEAR(low, 1000, 150);
+  EXPECT_NEAR(high, 1000, 150);
+
+  // A peaked vocabulary with a long flat tail.
+  std::vector<float> peaked(1500, 0.0f);
+  for (int i = 0; i < 40; ++i)
+    peaked[i * 37] = 4.5f - 0.05f * i;
+  expectFrequencies(peaked, {1.0, 0, 0.8}, 10000, 13);
+  expectFrequencies(peaked, {1.0, 100, 0.9}, 10000, 14);
+}
+
+TEST(Sampler, SameStreamSameDraws) {
+  Rng a(77), b(77);
+  SamplerScratch sa, sb;
+  for (int i = 0; i < 200; ++i)
+    EXPECT_EQ(
+        sampleToken(kLogits.data(), kLogits.size(), {1.1, 6, 0.9}, a, sa),
+        sampleToken(kLogits.data(), kLogits.size(), {1.1, 6, 0.9}, b, sb));
+}
+
+} // namespace
