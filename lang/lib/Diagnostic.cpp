@@ -12,6 +12,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 using namespace ftl::lang;
 using llvm::SMLoc;
 using llvm::SMRange;
@@ -126,6 +128,59 @@ static llvm::SourceMgr::DiagKind toSourceMgrKind(Severity severity) {
   llvm_unreachable("unknown severity");
 }
 
+/// Source lines longer than this are shown as a window around the location.
+static constexpr size_t maxShownLine = 160;
+
+/// Prints a diagnostic whose source line is very long (generated or minified
+/// input): the header as usual, then only a window of the line around the
+/// location, with "..." where it was cut. Returns false for ordinary lines.
+static bool printLongLine(llvm::SourceMgr &sourceMgr, const Diagnostic &diag,
+                          const std::string &message, llvm::raw_ostream &os) {
+  SMLoc loc = diag.range.Start;
+  unsigned id = sourceMgr.FindBufferContainingLoc(loc);
+  if (!id)
+    return false;
+  StringRef buffer = sourceMgr.getMemoryBuffer(id)->getBuffer();
+  size_t at = loc.getPointer() - buffer.data();
+  size_t lineStart = at;
+  while (lineStart > 0 && buffer[lineStart - 1] != '\n')
+    --lineStart;
+  size_t lineEnd = buffer.find_first_of("\r\n", at);
+  if (lineEnd == StringRef::npos)
+    lineEnd = buffer.size();
+  if (lineEnd - lineStart <= maxShownLine)
+    return false;
+
+  size_t from =
+      at > lineStart + maxShownLine / 2 ? at - maxShownLine / 2 : lineStart;
+  size_t to = std::min(lineEnd, from + maxShownLine);
+  std::string shown = from > lineStart ? "..." : "";
+  size_t caret = shown.size() + (at - from);
+  shown += buffer.slice(from, to).str();
+  if (to < lineEnd)
+    shown += "...";
+  std::replace(shown.begin(), shown.end(), '\t', ' ');
+  std::string marks(caret, ' ');
+  marks += '^';
+  if (diag.range.End.isValid() &&
+      diag.range.End.getPointer() > loc.getPointer()) {
+    size_t end =
+        std::min<size_t>(diag.range.End.getPointer() - buffer.data(), to);
+    if (end > at + 1)
+      marks.append(end - at - 1, '~');
+  }
+
+  auto [line, column] = sourceMgr.getLineAndColumn(loc, id);
+  const char *kind = diag.severity == Severity::Error     ? "error"
+                     : diag.severity == Severity::Warning ? "warning"
+                                                          : "note";
+  os << sourceMgr.getMemoryBuffer(id)->getBufferIdentifier() << ":" << line
+     << ":" << column << ": " << kind << ": " << message << "\n"
+     << shown << "\n"
+     << marks << "\n";
+  return true;
+}
+
 static void printOne(llvm::SourceMgr &sourceMgr, const Diagnostic &diag,
                      llvm::raw_ostream &os, bool showColors) {
   std::string message = diag.message;
@@ -142,6 +197,8 @@ static void printOne(llvm::SourceMgr &sourceMgr, const Diagnostic &diag,
        << message << "\n";
     return;
   }
+  if (printLongLine(sourceMgr, diag, message, os))
+    return;
   sourceMgr.PrintMessage(os, diag.range.Start, toSourceMgrKind(diag.severity),
                          message, ranges, {}, showColors);
 }

@@ -189,6 +189,39 @@ TEST(DiagnosticTest, PrintedLikeACompiler) {
   EXPECT_EQ(text, "error: boom [compiler-error]\n");
 }
 
+TEST(DiagnosticTest, VeryLongLinesAreShownAroundTheLocation) {
+  // A 100,000-character line with an error at column 50,001: the output
+  // shows a window of it, with the caret under the name.
+  std::string line =
+      "log " + std::string(49996, 'a') + " + zzz + " + std::string(49991, 'b');
+  Source source(line + "\nlog 1\n", "long.ftl");
+  llvm::SMLoc start = locOf(source, "zzz");
+  llvm::SMLoc end = llvm::SMLoc::getFromPointer(start.getPointer() + 3);
+  source.diags.report(llvm::SMRange(start, end), diag::UnknownName, {"zzz"});
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printDiagnostic(source.sourceMgr, source.reported[0], os);
+  llvm::SmallVector<llvm::StringRef, 4> lines;
+  llvm::StringRef(text).split(lines, '\n');
+  ASSERT_EQ(lines.size(), 4u) << text; // header, source, marks, ""
+  EXPECT_EQ(lines[0], "long.ftl:1:50004: error: use of undeclared name 'zzz' "
+                      "[unknown-name]");
+  EXPECT_LE(lines[1].size(), 200u);
+  EXPECT_TRUE(lines[1].starts_with("...aaa")) << lines[1].str();
+  EXPECT_TRUE(lines[1].ends_with("bbb...")) << lines[1].str();
+  size_t caret = lines[2].find('^');
+  ASSERT_NE(caret, llvm::StringRef::npos);
+  EXPECT_EQ(lines[1].substr(caret, 3), "zzz");
+  EXPECT_EQ(lines[2].substr(caret), "^~~");
+  // The start and the end of a long line are not cut.
+  Source head("zzz " + std::string(1000, 'x'), "h.ftl");
+  head.diags.report(locOf(head, "zzz"), diag::UnknownName, {"zzz"});
+  text.clear();
+  printDiagnostic(head.sourceMgr, head.reported[0], os);
+  EXPECT_NE(text.find("\nzzz xxx"), std::string::npos) << text;
+  EXPECT_NE(text.find("xxx...\n^\n"), std::string::npos) << text;
+}
+
 TEST(DiagnosticTest, JSONShape) {
   Source source("seed 1\nlog abcd\n", "x.ftl");
   llvm::SMLoc start = locOf(source, "abcd");
