@@ -27,11 +27,10 @@ ftl::rt::splitCommandLine(llvm::StringRef command) {
   bool inWord = false; // true once the current word has started (even "").
   size_t i = 0, n = command.size();
   auto unterminated = [&](bool single, size_t at) {
-    std::string message = std::string("unterminated ") +
-                          (single ? "single" : "double") +
-                          " quote at column " + std::to_string(at + 1) +
-                          " in command line '" + command.str() +
-                          "'; expected a closing " + (single ? "'" : "\"");
+    std::string message =
+        std::string("unterminated ") + (single ? "single" : "double") +
+        " quote at column " + std::to_string(at + 1) + " in command line '" +
+        command.str() + "'; expected a closing " + (single ? "'" : "\"");
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    message.c_str());
   };

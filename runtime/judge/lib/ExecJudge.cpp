@@ -91,8 +91,8 @@ std::string asciiJson(llvm::StringRef json) {
     size_t length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
     unsigned codePoint = c & (length == 4 ? 0x07 : length == 3 ? 0x0f : 0x1f);
     for (size_t k = 1; k < length && i + k < json.size(); ++k)
-      codePoint = (codePoint << 6) |
-                  (static_cast<unsigned char>(json[i + k]) & 0x3f);
+      codePoint =
+          (codePoint << 6) | (static_cast<unsigned char>(json[i + k]) & 0x3f);
     i += length - 1;
     if (codePoint >= 0x10000) {
       codePoint -= 0x10000;
@@ -135,8 +135,7 @@ std::string quoteLine(llvm::StringRef line) {
 
 /// Parses one answer line. On failure returns false and says why in
 /// `problem`.
-bool parseAnswer(llvm::StringRef line, Verdict &verdict,
-                 std::string &problem) {
+bool parseAnswer(llvm::StringRef line, Verdict &verdict, std::string &problem) {
   if (line.trim().empty()) {
     problem = "answered with an empty line; expected a JSON object like "
               "{\"score\": 1, \"pass\": true}";
@@ -179,8 +178,8 @@ bool parseAnswer(llvm::StringRef line, Verdict &verdict,
     if (std::optional<llvm::StringRef> text = feedback->getAsString()) {
       verdict.feedback = text->str();
     } else if (feedback->kind() != llvm::json::Value::Null) {
-      problem = "answered with a 'feedback' that is not a string: " +
-                quoteLine(line);
+      problem =
+          "answered with a 'feedback' that is not a string: " + quoteLine(line);
       return false;
     }
   }
@@ -191,9 +190,8 @@ bool parseAnswer(llvm::StringRef line, Verdict &verdict,
 bool mentionsOutOfMemory(llvm::StringRef text) {
   std::string lower = text.lower();
   llvm::StringRef haystack(lower);
-  for (const char *marker :
-       {"memoryerror", "bad_alloc", "out of memory", "cannot allocate memory",
-        "memory exhausted"})
+  for (const char *marker : {"memoryerror", "bad_alloc", "out of memory",
+                             "cannot allocate memory", "memory exhausted"})
     if (haystack.contains(marker))
       return true;
   return false;
@@ -251,8 +249,7 @@ private:
   std::mutex callMutex;
 };
 
-Verdict ExecJudge::failureVerdict(llvm::StringRef kind,
-                                  const std::string &what,
+Verdict ExecJudge::failureVerdict(llvm::StringRef kind, const std::string &what,
                                   const std::string &stderrText,
                                   bool truncated) {
   Verdict verdict;
@@ -279,9 +276,12 @@ Verdict ExecJudge::failed(Subprocess &process, llvm::StringRef kind,
 Verdict ExecJudge::crashed(Subprocess &process) {
   // Let it finish dying (and writing stderr) to learn how it ended.
   process.waitForExit(after(kCrashGraceSeconds));
+  bool exited = process.hasExited();
   std::string ended = process.kill();
-  bool memory = options.memoryLimitBytes > 0 &&
-                mentionsOutOfMemory(process.stderrTail());
+  if (!exited)
+    ended = "closed its stdout (and was killed)";
+  bool memory =
+      options.memoryLimitBytes > 0 && mentionsOutOfMemory(process.stderrTail());
   std::string what;
   if (memory)
     what = "ran out of memory (limit " +
@@ -306,10 +306,10 @@ llvm::Expected<Verdict> ExecJudge::judgeItem(Subprocess &process,
     if (!process.pendingOutput().empty()) {
       std::string extra = quoteLine(process.pendingOutput());
       if (previous >= 0)
-        run.verdicts[previous] = failed(
-            process, "garbage",
-            "printed more than one line for one request (extra output " +
-                extra + "); it was killed and restarted");
+        run.verdicts[previous] =
+            failed(process, "garbage",
+                   "printed more than one line for one request (extra output " +
+                       extra + "); it was killed and restarted");
       else
         process.kill();
     } else if (!alive) {
@@ -426,8 +426,10 @@ llvm::Expected<std::string> findProgram(llvm::StringRef name,
       path = base;
     }
     if (!llvm::sys::fs::exists(path))
-      return makeError("judge program '" + name + "' does not exist (looked "
-                       "for '" + path + "')");
+      return makeError("judge program '" + name +
+                       "' does not exist (looked "
+                       "for '" +
+                       path + "')");
     if (llvm::sys::fs::is_directory(path))
       return makeError("judge program '" + name +
                        "' is a folder; expected an executable file");
@@ -453,8 +455,7 @@ llvm::Expected<std::string> findProgram(llvm::StringRef name,
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<Judge>>
-ftl::rt::execJudge(ExecOptions options) {
+llvm::Expected<std::unique_ptr<Judge>> ftl::rt::execJudge(ExecOptions options) {
   if (options.argv.empty() || options.argv.front().empty())
     return makeError("judge command is empty; expected a program and its "
                      "arguments");

@@ -45,9 +45,8 @@ enum ChildStage : int { StageChdir = 1, StageRlimit = 2, StageExec = 3 };
 
 /// Runs in the child after fork(): async-signal-safe calls only.
 [[noreturn]] void runChild(int stdinFd, int stdoutFd, int stderrFd,
-                           int reportFd, const char *program,
-                           char *const *argv, const char *workingDir,
-                           rlim_t memoryLimit) {
+                           int reportFd, const char *program, char *const *argv,
+                           const char *workingDir, rlim_t memoryLimit) {
   ::setpgid(0, 0);
   // Handlers do not survive exec, but ignored signals would: reset them all
   // (the host may ignore SIGPIPE or SIGINT), then unblock everything.

@@ -98,6 +98,8 @@ public:
   /// Output that arrived on stdout and was not consumed by `exchange`.
   llvm::StringRef pendingOutput() const { return outBuffer; }
 
+  /// Whether the process has exited (it is not reaped until `kill`).
+  bool hasExited() const { return leaderExited(); }
   /// Closes the process's stdin (it sees end of file).
   void closeInput();
   /// Waits until the process exits and its stderr is closed, or `until`,

@@ -1,11 +1,11 @@
-//===- CommandLineTest.cpp - splitCommandLine ------------------------------===//
+//===- CommandLineTest.cpp - splitCommandLine
+//------------------------------===//
 //
 // Part of the ftl project.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ftl/Judge/Judge.h"
-
 
 #include "gtest/gtest.h"
 

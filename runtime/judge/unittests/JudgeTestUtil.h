@@ -37,14 +37,17 @@ public:
   TempDir(const TempDir &) = delete;
   TempDir &operator=(const TempDir &) = delete;
   const std::string &path() const { return root; }
-  std::string file(llvm::StringRef name) const { return root + "/" + name.str(); }
+  std::string file(llvm::StringRef name) const {
+    return root + "/" + name.str();
+  }
 
 private:
   std::string root;
 };
 
 /// The message of a failed Expected (taking its error), or "" on success.
-template <typename T> std::string errorOf(llvm::Expected<T> &value) {
+template <typename T>
+std::string errorOf(llvm::Expected<T> &value) {
   if (value)
     return "";
   return llvm::toString(value.takeError());

@@ -11,7 +11,6 @@
 
 #include "JudgeTestUtil.h"
 
-
 #include <cmath>
 
 using namespace ftl::rt;
@@ -42,8 +41,10 @@ std::vector<bool> passes(llvm::ArrayRef<Verdict> verdicts) {
 TEST(MatchJudgeTest, ExactMatchComparesBytes) {
   auto judge = exactMatchJudge();
   std::vector<JudgeItem> items = {
-      item("p", "42", "42"),           item("p", "42 ", "42"),
-      item("p", "Paris", "paris"),     item("p", "", ""),
+      item("p", "42", "42"),
+      item("p", "42 ", "42"),
+      item("p", "Paris", "paris"),
+      item("p", "", ""),
       item("p", std::string("a\0b", 3), std::string("a\0b", 3)),
       item("p", std::string("a\0b", 3), "a"),
   };
@@ -131,13 +132,13 @@ TEST(MatchJudgeTest, FirstNumberParsing) {
   is("2e3 apples", 2000);
   is("6.02E+23", 6.02e23);
   is("1e-2", 0.01);
-  is("2e", 2);       // no exponent digits: the 'e' is not part of it
+  is("2e", 2); // no exponent digits: the 'e' is not part of it
   is("2e+x", 2);
-  is("a-1", -1);     // a sign directly before digits belongs to the number
+  is("a-1", -1); // a sign directly before digits belongs to the number
   is("--5", -5);
   is("- 5", 5);
   is("v1.2.3", 1.2);
-  is("0x1F", 0);     // no hexadecimal
+  is("0x1F", 0); // no hexadecimal
   is("007", 7);
   EXPECT_FALSE(firstNumber("no digits here").has_value());
   EXPECT_FALSE(firstNumber("").has_value());
@@ -158,8 +159,8 @@ TEST(MatchJudgeTest, NumericMatch) {
   };
   JudgeStats stats;
   std::vector<Verdict> verdicts = run(*judge, items, stats);
-  EXPECT_EQ(passes(verdicts), (std::vector<bool>{true, false, true, false,
-                                                 false, false, true}));
+  EXPECT_EQ(passes(verdicts),
+            (std::vector<bool>{true, false, true, false, false, false, true}));
   EXPECT_EQ(verdicts[1].feedback,
             "the sample's number 3.16 is not within 0.01 of the reference's");
   EXPECT_EQ(verdicts[4].feedback, "the sample has no number");
@@ -178,8 +179,7 @@ TEST(MatchJudgeTest, NumericToleranceEdges) {
   }
   // The bound is inclusive.
   auto judge = numericMatchJudge(0.5);
-  EXPECT_EQ(passes(run(*judge, items, stats)),
-            (std::vector<bool>{true, true}));
+  EXPECT_EQ(passes(run(*judge, items, stats)), (std::vector<bool>{true, true}));
 }
 
 TEST(MatchJudgeTest, RegexMatchesAnywhere) {
