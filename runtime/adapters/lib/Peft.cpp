@@ -45,6 +45,12 @@ static llvm::Error makeError(const llvm::Twine &message) {
   return makeAdapterError(message);
 }
 
+/// "llama", "qwen2", "gpt2", ... for messages.
+static std::string modelKind(const ModelConfig &config) {
+  return config.hfModelType.empty() ? archName(config.arch).str()
+                                    : config.hfModelType;
+}
+
 static std::string joinPath(llvm::StringRef dir, llvm::StringRef name) {
   llvm::SmallString<256> p(dir);
   llvm::sys::path::append(p, name);
@@ -649,7 +655,7 @@ llvm::Error ftl::rt::savePeftLora(const LoraAdapter &adapter,
     auto shape = shapes.find(name);
     if (shape == shapes.end())
       return makeError("cannot save a LoRA delta on '" + name + "': this " +
-                       archName(config.arch) + " model has no such weight");
+                       modelKind(config) + " model has no such weight");
     if (!byPart.count(name))
       return makeError("cannot save a LoRA delta on '" + name +
                        "' as a PEFT folder: PEFT folders hold LoRA only on "
@@ -988,7 +994,7 @@ static llvm::Error checkLoraFeatures(const ConfigReader &cfg,
   if (*fifo != config.isGPT2())
     return makeError(
         "'" + file + "': fan_in_fan_out is " + (*fifo ? "true" : "false") +
-        ", but " + archName(config.arch) + " models store weights " +
+        ", but " + modelKind(config) + " models store weights " +
         (config.isGPT2() ? "[in, out] (Conv1D), so expected true"
                          : "[out, in] (nn.Linear), so expected false") +
         "; is this adapter for another model?");
@@ -1086,7 +1092,7 @@ llvm::Expected<LoraAdapter> ftl::rt::loadPeftLora(llvm::StringRef dir,
 
   // Target modules.
   std::vector<PeftModule> modules = peftModules(config);
-  std::string arch = archName(config.arch).str();
+  std::string arch = modelKind(config);
   for (const std::string &name : targets->names) {
     bool known = false;
     for (const PeftModule &m : modules)
@@ -1290,10 +1296,10 @@ ftl::rt::loadPeftPrompt(llvm::StringRef dir, const ModelConfig &config) {
   if (!tokenDim)
     return tokenDim.takeError();
   if (*tokenDim != config.dim)
-    return makeError(
-        "'" + configPath + "': token_dim is " + llvm::Twine(*tokenDim) +
-        ", but the " + archName(config.arch) + " model's hidden size is " +
-        llvm::Twine(config.dim) + "; is this adapter for another model?");
+    return makeError("'" + configPath + "': token_dim is " +
+                     llvm::Twine(*tokenDim) + ", but the " + modelKind(config) +
+                     " model's hidden size is " + llvm::Twine(config.dim) +
+                     "; is this adapter for another model?");
   auto base = cfg.optString("base_model_name_or_path");
   if (!base)
     return base.takeError();

@@ -688,6 +688,29 @@ TEST(PeftLoadErrors, UnknownTargetModule) {
       << err;
 }
 
+TEST(PeftLoadErrors, TiedHeadIsNotALinearLayer) {
+  // tiny-qwen2 ties lm_head to the embedding; its other sizes match
+  // tiny-llama, so the q/v adapter loads but a LoRA on lm_head does not.
+  EXPECT_EQ(loadError(peftFixture("tiny-llama-lora"), "tiny-qwen2"), "");
+  EditableFolder f("tiny-llama-lora");
+  f.setField("target_modules",
+             llvm::json::Array{"q_proj", "v_proj", "lm_head"});
+  EXPECT_EQ(loadError(f.dir, "tiny-qwen2"),
+            "'" + f.config() +
+                "': target_modules selects 'lm_head', the output layer, whose "
+                "weight is the tied embedding; ftl reads LoRA only on linear "
+                "layers (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, "
+                "down_proj)");
+  ModelConfig qwen = fixtureConfig("tiny-qwen2");
+  Rng rng(19);
+  LoraAdapter adapter;
+  adapter.deltas["head.weight"] = randomPair(rng, 256, 64, 2, 4);
+  TempDir tmp;
+  EXPECT_EQ(errorText(savePeftLora(adapter, qwen, tmp.file("h"))),
+            "cannot save a LoRA delta on 'head.weight': this qwen2 model has "
+            "no such weight");
+}
+
 TEST(PeftLoadErrors, ShapeMismatchAgainstModel) {
   // The Llama adapter on a Llama with hidden size 32.
   ModelConfig config = fixtureConfig("tiny-llama");
