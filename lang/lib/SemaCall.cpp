@@ -703,7 +703,7 @@ const Type *SemaImpl::modelFromArgs(const Builtin &builtin,
     return nullptr;
   };
   ModelInfo model;
-  bool known = true;
+  bool known = true, tooLarge = false;
   auto intArg = [&](StringRef name, int64_t fallback) {
     const Expr *e = arg(name);
     if (!e)
@@ -711,6 +711,14 @@ const Type *SemaImpl::modelFromArgs(const Builtin &builtin,
     std::optional<int64_t> v = literalInt(e);
     if (!v)
       known = false;
+    int64_t limit = name == "layers" ? maxModelLayers : maxModelSize;
+    if (v && *v > limit) {
+      diags.report(e->getRange(), diag::InvalidValue,
+                   {"'" + name.str() + "'", "at most " + std::to_string(limit),
+                    std::to_string(*v)});
+      tooLarge = true;
+      return fallback;
+    }
     return v.value_or(fallback);
   };
   if (builtin.name == "llama") {
@@ -738,6 +746,8 @@ const Type *SemaImpl::modelFromArgs(const Builtin &builtin,
     model.qkvBias = true;
   }
   model.source = sourceTextOf(call);
+  if (tooLarge)
+    return types.error();
   if (!known)
     return types.getModel(nullptr);
   // Shapes must fit together.

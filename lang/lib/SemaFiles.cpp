@@ -140,5 +140,27 @@ bool ftl::lang::readModelFolder(StringRef dir, ModelInfo &info,
             "count or vocabulary size";
     return false;
   }
+  const std::pair<const char *, int64_t> sizes[] = {
+      {"layer count", info.layers}, {"vocabulary size", info.vocab},
+      {"hidden size", info.dim},    {"head count", info.heads},
+      {"key/value head count", info.kvHeads},
+      {"intermediate size", info.ffn}, {"context length", info.ctx}};
+  for (auto [what, value] : sizes) {
+    int64_t limit = StringRef(what) == "layer count" ? maxModelLayers
+                                                    : maxModelSize;
+    if (value > limit || value < 0) {
+      error = "config.json's " + std::string(what) + " is " +
+              std::to_string(value) + "; expected at most " +
+              std::to_string(limit);
+      return false;
+    }
+  }
+  if (info.dim % info.heads != 0 ||
+      (info.kvHeads > 0 && info.heads % info.kvHeads != 0)) {
+    error = "config.json's hidden size, head count and key/value head count "
+            "do not fit together; expected the hidden size to be a multiple "
+            "of the head count, and the head count of the key/value head count";
+    return false;
+  }
   return true;
 }

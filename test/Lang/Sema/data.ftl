@@ -65,6 +65,17 @@ model m = load("Inputs/no-config")
 
 // -----
 
+// Shapes beyond the limits are refused before the parameter tree is built.
+// expected-error @+1 {{cannot use model folder 'Inputs/huge-folder': config.json's layer count is 100000000; expected at most 1024}}
+model m = load("Inputs/huge-folder")
+
+// -----
+
+// expected-error @+1 {{cannot use model folder 'Inputs/bad-heads-folder': config.json's hidden size, head count and key/value head count do not fit together}}
+model m = load("Inputs/bad-heads-folder")
+
+// -----
+
 data tasks = jsonl("Inputs/tasks.jsonl")
 // expected-error @+2 {{data 'tasks' has no member 'eval' [unknown-member]}}
 // expected-note @+1 {{available fields: fields answer, id, question}}

@@ -92,3 +92,13 @@ let y = -"s"
 // expected-error @+1 {{'!' expects a boolean, found an integer [type-mismatch]}}
 let z = !3
 log y, z
+
+// -----
+
+// Shapes beyond the limits are refused before the parameter tree is built.
+// expected-error @+1 {{'layers' must be at most 1024, found 100000000 [invalid-value]}}
+model m = llama(vocab: 8, dim: 8, layers: 100000000, heads: 1)
+adapter a = lora() on m.layers[*].attn.q
+// expected-error @+1 {{'dim' must be at most 16777216, found 9223372036854775807}}
+model n = gpt2(dim: 9223372036854775807)
+log 1

@@ -36,6 +36,12 @@
 
 namespace ftl::lang {
 
+/// The largest model shapes the front end accepts: generous for real models,
+/// and they keep the parameter tree and the size arithmetic bounded.
+constexpr int64_t maxModelLayers = 1024;
+/// For vocab, dim, heads, kv_heads, ffn and ctx.
+constexpr int64_t maxModelSize = int64_t(1) << 24;
+
 /// What the front end knows about a model's shape.
 struct ModelInfo {
   enum class Arch { Llama, GPT2 };
