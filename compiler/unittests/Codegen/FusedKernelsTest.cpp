@@ -473,6 +473,24 @@ TEST_F(CodegenTest, MainLoopIsVectorised) {
   EXPECT_EQ(ir.find("LVerDomain"), std::string::npos);
 }
 
+// The loop nest before lowering: one pass for the reduction, one for the
+// stores, the reduction's accumulation reassociable.
+TEST_F(CodegenTest, KernelMLIRHasOneLoopPerPass) {
+  auto module = parseAndFuse(instantiate(kFusibleOps[11].text, 4, 8));
+  ASSERT_TRUE(module);
+  auto text = printKernelMLIR(*module);
+  ASSERT_TRUE(bool(text)) << llvm::toString(text.takeError());
+  const std::string &ir = *text;
+  llvm::StringRef view = ir;
+  EXPECT_TRUE(view.contains("func.func @ftl_fused_0(%arg0: !llvm.ptr, "
+                            "%arg1: i64, %arg2: i64)"))
+      << ir;
+  EXPECT_EQ(view.count("scf.for"), 3u) << ir; // rows, pass 0, final pass
+  EXPECT_TRUE(view.contains("fastmath<reassoc,contract>")) << ir;
+  EXPECT_EQ(view.count("math.rsqrt"), 1u) << ir; // once per row
+  EXPECT_EQ(view.count("llvm.store"), 1u) << ir;
+}
+
 //===----------------------------------------------------------------------===//
 // Errors
 //===----------------------------------------------------------------------===//

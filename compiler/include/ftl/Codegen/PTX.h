@@ -14,8 +14,9 @@
 /// handles rows [b * rowsPerBlock, min((b + 1) * rowsPerBlock, rows)); its
 /// threads split each row's columns (thread t takes t, t + blockDim.x, ...),
 /// and row reductions combine across the block (warp shuffles, then shared
-/// memory). Launch ceil(rows / rowsPerBlock) blocks of any multiple of 32
-/// threads up to 1024 (`gpuBlockSize` suggests one). A colsum result's
+/// memory). Launch ceil(rows / rowsPerBlock) blocks of `gpuBlockSize(cols)`
+/// threads (a multiple of 32; the all-reduce handles up to 1024, but only
+/// gpuBlockSize's sizes are tested). A colsum result's
 /// pointer is a [gridDim.x, cols] partial buffer: block b writes row b, the
 /// sum over its rows; adding the partial rows in order gives the column sums.
 ///
