@@ -536,13 +536,13 @@ static llvm::Error fuseParts(const LoraAdapter &adapter, const PeftModule &m,
           " differ; give q, k and v deltas of a layer the same alpha / rank");
     shared &= p.rank == first.rank && p.A.bitwiseEqual(first.A);
   }
-  int64_t out_ = m.out();
+  int64_t rows = m.out();
   if (shared) {
     // One A; B stacks the parts' B (zero rows for parts without a delta).
     out.rank = first.rank;
     out.alpha = first.alpha;
     out.A = first.A.clone();
-    out.B = Tensor::zeros(DType::F32, {out_, out.rank});
+    out.B = Tensor::zeros(DType::F32, {rows, out.rank});
     for (size_t j : present) {
       const LoraAdapter::Pair &p = adapter.deltas.at(m.parts[j]);
       copyBlock(out.B, m.rowOffset(j), 0, p.B);
@@ -564,7 +564,7 @@ static llvm::Error fuseParts(const LoraAdapter &adapter, const PeftModule &m,
   out.rank = rank;
   out.alpha = *alpha;
   out.A = Tensor::zeros(DType::F32, {rank, m.in});
-  out.B = Tensor::zeros(DType::F32, {out_, rank});
+  out.B = Tensor::zeros(DType::F32, {rows, rank});
   int64_t col = 0;
   for (size_t j : present) {
     const LoraAdapter::Pair &p = adapter.deltas.at(m.parts[j]);
