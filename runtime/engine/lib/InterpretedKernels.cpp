@@ -34,6 +34,10 @@ enum class Code {
   Rsqrt,
   Max,
   Min,
+  Log1p,
+  Abs,
+  Cmp,    ///< 1.0 where the predicate holds, else 0.0
+  Select, ///< a != 0 ? b : c
   RowSum,
   RowMax,
 };
@@ -42,7 +46,33 @@ struct Step {
   int a = -1, b = -1; ///< operand registers
   double constant = 0;
   int arg = -1;
+  int c = -1; ///< third operand (select)
+  arith::CmpFPredicate predicate = arith::CmpFPredicate::OGT;
 };
+
+bool compare(arith::CmpFPredicate p, double x, double y) {
+  using P = arith::CmpFPredicate;
+  bool unordered = std::isnan(x) || std::isnan(y);
+  switch (p) {
+  case P::OGT: return !unordered && x > y;
+  case P::OGE: return !unordered && x >= y;
+  case P::OLT: return !unordered && x < y;
+  case P::OLE: return !unordered && x <= y;
+  case P::OEQ: return !unordered && x == y;
+  case P::ONE: return !unordered && x != y;
+  case P::UGT: return unordered || x > y;
+  case P::UGE: return unordered || x >= y;
+  case P::ULT: return unordered || x < y;
+  case P::ULE: return unordered || x <= y;
+  case P::UEQ: return unordered || x == y;
+  case P::UNE: return unordered || x != y;
+  case P::ORD: return !unordered;
+  case P::UNO: return unordered;
+  case P::AlwaysTrue: return true;
+  case P::AlwaysFalse: return false;
+  }
+  return false;
+}
 } // namespace
 
 struct InterpretedKernels::Group {
@@ -115,6 +145,16 @@ InterpretedKernels::create(ModuleOp module) {
         s = {Code::Sqrt, operand(0)};
       } else if (isa<math::RsqrtOp>(inner)) {
         s = {Code::Rsqrt, operand(0)};
+      } else if (isa<math::Log1pOp>(inner)) {
+        s = {Code::Log1p, operand(0)};
+      } else if (isa<math::AbsFOp>(inner)) {
+        s = {Code::Abs, operand(0)};
+      } else if (auto cmp = dyn_cast<arith::CmpFOp>(inner)) {
+        s = {Code::Cmp, operand(0), operand(1)};
+        s.predicate = cmp.getPredicate();
+      } else if (isa<arith::SelectOp>(inner)) {
+        s = {Code::Select, operand(1), operand(2)};
+        s.c = operand(0);
       } else if (auto r = dyn_cast<ftlt::RowReduceOp>(inner)) {
         s = {r.getKind() == "sum" ? Code::RowSum : Code::RowMax, operand(0)};
       } else {
@@ -157,11 +197,15 @@ static void interpretRows(void **buffers, int64_t rowBegin, int64_t rowEnd) {
       case Code::Arg: {
         const float *base = static_cast<const float *>(buffers[s.arg]);
         const std::string &access = group->inAccess[s.arg];
-        for (int64_t j = 0; j < cols; ++j)
-          out[j] = access == "elem"  ? base[row * cols + j]
-                   : access == "col" ? base[j]
-                   : access == "row" ? base[row]
-                                     : base[0];
+        if (access == "elem")
+          for (int64_t j = 0; j < cols; ++j)
+            out[j] = base[row * cols + j];
+        else if (access == "col")
+          for (int64_t j = 0; j < cols; ++j)
+            out[j] = base[j];
+        else
+          std::fill(out.begin(), out.end(),
+                    access == "row" ? base[row] : base[0]);
         break;
       }
       case Code::Const:
@@ -219,6 +263,18 @@ static void interpretRows(void **buffers, int64_t rowBegin, int64_t rowEnd) {
             break;
           case Code::Rsqrt:
             out[j] = 1.0 / std::sqrt(A(j));
+            break;
+          case Code::Log1p:
+            out[j] = std::log1p(A(j));
+            break;
+          case Code::Abs:
+            out[j] = std::fabs(A(j));
+            break;
+          case Code::Cmp:
+            out[j] = compare(s.predicate, A(j), B(j)) ? 1.0 : 0.0;
+            break;
+          case Code::Select:
+            out[j] = regs[s.c][j] != 0 ? A(j) : B(j);
             break;
           default:
             break;

@@ -69,6 +69,12 @@ struct Program::Instruction {
     CrossEntropyGrad,
     LinearCrossEntropy,
     LinearCrossEntropyGrad,
+    TokenNll,
+    LinearTokenNll,
+    SeqSum,
+    SeqExpand,
+    PairDiff,
+    PairSpread,
     Sum,
     SquaredNorm,
     Fused,
@@ -285,6 +291,43 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
           inst.d[2] = dims(o.getWeight())[0];
           inst.d[3] = o.getChunk();
           inst.scratch.assign(size_t(inst.d[0]) * 2, 0.0f);
+        })
+        .Case([&](ftlt::TokenNllOp o) {
+          inst.kind = K::TokenNll;
+          inst.in = {use(o.getLogits()), use(o.getTargets())};
+          inst.d[0] = dims(o.getLogits())[0];
+          inst.d[1] = dims(o.getLogits())[1];
+        })
+        .Case([&](ftlt::LinearTokenNllOp o) {
+          inst.kind = K::LinearTokenNll;
+          inst.in = {use(o.getHidden()), use(o.getWeight()),
+                     use(o.getTargets())};
+          inst.d[0] = dims(o.getHidden())[0];
+          inst.d[1] = dims(o.getHidden())[1];
+          inst.d[2] = dims(o.getWeight())[0];
+          inst.d[3] = o.getChunk();
+        })
+        .Case([&](ftlt::SeqSumOp o) {
+          inst.kind = K::SeqSum;
+          inst.in = {use(o.getX())};
+          inst.d[0] = dims(o.getResult())[0];
+          inst.d[1] = o.getSeq();
+        })
+        .Case([&](ftlt::SeqExpandOp o) {
+          inst.kind = K::SeqExpand;
+          inst.in = {use(o.getX())};
+          inst.d[0] = dims(o.getX())[0];
+          inst.d[1] = o.getSeq();
+        })
+        .Case([&](ftlt::PairDiffOp o) {
+          inst.kind = K::PairDiff;
+          inst.in = {use(o.getX())};
+          inst.d[0] = dims(o.getResult())[0];
+        })
+        .Case([&](ftlt::PairSpreadOp o) {
+          inst.kind = K::PairSpread;
+          inst.in = {use(o.getX())};
+          inst.d[0] = dims(o.getX())[0];
         })
         .Case([&](ftlt::LinearCrossEntropyGradOp o) {
           inst.kind = K::LinearCrossEntropyGrad;
@@ -622,6 +665,55 @@ llvm::Error Program::run() {
                                     F(inst.in[4]), d[3], inst.scratch.data(),
                                     F(inst.in[5]), F(inst.out[0]), dWeight,
                                     pool);
+      break;
+    }
+    case K::TokenNll:
+      if (llvm::Error e =
+              tokenNllForward(d[0], d[1], F(inst.in[0]), I(inst.in[1]),
+                              F(inst.out[0]), F(inst.out[1]), pool))
+        return e;
+      break;
+    case K::LinearTokenNll:
+      if (llvm::Error e = checkTargets(d[0], d[2], I(inst.in[2])))
+        return e;
+      k::linearCrossEntropyForward(d[0], d[1], d[2], F(inst.in[0]),
+                                   F(inst.in[1]), I(inst.in[2]),
+                                   /*tokenWeights=*/nullptr, d[3],
+                                   F(inst.out[0]), F(inst.out[1]),
+                                   /*logProb=*/nullptr, pool);
+      break;
+    case K::SeqSum: {
+      const float *x = F(inst.in[0]);
+      float *y = F(inst.out[0]);
+      for (int64_t r = 0; r < d[0]; ++r) {
+        double sum = 0;
+        for (int64_t j = 0; j < d[1]; ++j)
+          sum += x[r * d[1] + j];
+        y[r] = float(sum);
+      }
+      break;
+    }
+    case K::SeqExpand: {
+      const float *x = F(inst.in[0]);
+      float *y = F(inst.out[0]);
+      for (int64_t r = 0; r < d[0]; ++r)
+        std::fill(y + r * d[1], y + (r + 1) * d[1], x[r]);
+      break;
+    }
+    case K::PairDiff: {
+      const float *x = F(inst.in[0]);
+      float *y = F(inst.out[0]);
+      for (int64_t i = 0; i < d[0]; ++i)
+        y[i] = x[i] - x[d[0] + i];
+      break;
+    }
+    case K::PairSpread: {
+      const float *x = F(inst.in[0]);
+      float *y = F(inst.out[0]);
+      for (int64_t i = 0; i < d[0]; ++i) {
+        y[i] = x[i];
+        y[d[0] + i] = -x[i];
+      }
       break;
     }
     case K::Sum:

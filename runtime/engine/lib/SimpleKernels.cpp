@@ -109,14 +109,12 @@ llvm::Error ftl::rt::checkTargets(int64_t tokens, int64_t vocab,
   return llvm::Error::success();
 }
 
-llvm::Error ftl::rt::crossEntropyForward(int64_t tokens, int64_t vocab,
-                                         const float *logits,
-                                         const int32_t *targets,
-                                         const float *weights, float *loss,
-                                         float *lse, k::ThreadPool *pool) {
+llvm::Error ftl::rt::tokenNllForward(int64_t tokens, int64_t vocab,
+                                     const float *logits,
+                                     const int32_t *targets, float *nll,
+                                     float *lse, k::ThreadPool *pool) {
   if (llvm::Error e = checkTargets(tokens, vocab, targets))
     return e;
-  std::vector<float> perToken(tokens, 0.0f);
   pool->parallelFor(tokens, 4, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float *row = logits + i * vocab;
@@ -127,10 +125,23 @@ llvm::Error ftl::rt::crossEntropyForward(int64_t tokens, int64_t vocab,
       for (int64_t j = 0; j < vocab; ++j)
         sum += std::exp(double(row[j]) - max);
       lse[i] = float(max + std::log(sum));
-      if (targets[i] >= 0)
-        perToken[i] = weights[i] * (lse[i] - row[targets[i]]);
+      nll[i] = targets[i] >= 0 ? lse[i] - row[targets[i]] : 0.0f;
     }
   });
+  return llvm::Error::success();
+}
+
+llvm::Error ftl::rt::crossEntropyForward(int64_t tokens, int64_t vocab,
+                                         const float *logits,
+                                         const int32_t *targets,
+                                         const float *weights, float *loss,
+                                         float *lse, k::ThreadPool *pool) {
+  std::vector<float> perToken(tokens, 0.0f);
+  if (llvm::Error e = tokenNllForward(tokens, vocab, logits, targets,
+                                      perToken.data(), lse, pool))
+    return e;
+  for (int64_t i = 0; i < tokens; ++i)
+    perToken[i] = targets[i] >= 0 ? weights[i] * perToken[i] : 0.0f;
   *loss = float(orderedSum(perToken.data(), tokens));
   return llvm::Error::success();
 }

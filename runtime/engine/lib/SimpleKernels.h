@@ -44,6 +44,11 @@ void ropeApply(int64_t tokens, int64_t heads, int64_t headDim,
 /// Targets must be < vocab (negative targets are ignored positions).
 llvm::Error checkTargets(int64_t tokens, int64_t vocab,
                          const int32_t *targets);
+/// Per-token NLL (0 where targets < 0) and log-sum-exp of [tokens, vocab]
+/// logits.
+llvm::Error tokenNllForward(int64_t tokens, int64_t vocab, const float *logits,
+                            const int32_t *targets, float *nll, float *lse,
+                            kernels::ThreadPool *pool);
 llvm::Error crossEntropyForward(int64_t tokens, int64_t vocab,
                                 const float *logits, const int32_t *targets,
                                 const float *weights, float *loss, float *lse,

@@ -15,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Interpreter.h"
+#include "TermData.h"
+#include "TermScales.h"
 
 #include "ftl/Conversion/TrainPlan.h"
 #include "ftl/Data/Tokenize.h"
@@ -64,154 +66,6 @@ namespace func = mlir::func;
 namespace fd = mlir::ftl;
 
 namespace {
-
-/// Rows of packed tokens for one objective term, cycling through epochs.
-class TermFeeder {
-public:
-  TermFeeder(Interpreter &interp, DatasetRef data, const Tokenizer &tokenizer,
-             TokenizeOptions tokenize, int64_t seqLen)
-      : interp(interp), data(std::move(data)), tokenizer(tokenizer),
-        tokenize(std::move(tokenize)), seqLen(seqLen) {}
-  /// A new feeder over the same data, from its start.
-  TermFeeder(const TermFeeder &other)
-      : interp(other.interp), data(other.data), tokenizer(other.tokenizer),
-        tokenize(other.tokenize), seqLen(other.seqLen) {}
-
-  llvm::Expected<PackedRow> next() {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!rows) {
-        DataContext ctx = interp.dataContext(&tokenizer);
-        auto examples = tokenizeDataset(data, tokenizer, tokenize, ctx);
-        if (!examples)
-          return examples.takeError();
-        PackOptions pack;
-        pack.seqLen = seqLen;
-        auto packed = packExamples(std::move(*examples), pack, &tokenizer,
-                                   &interp.getStats());
-        if (!packed)
-          return packed.takeError();
-        rows = std::move(*packed);
-      }
-      PackedRow row;
-      auto more = rows->next(row);
-      if (!more)
-        return more.takeError();
-      if (*more) {
-        ++rowsThisEpoch;
-        return row;
-      }
-      // End of an epoch: start over.
-      if (rowsThisEpoch == 0)
-        return llvm::createStringError(
-            "the training data has no usable records (after filtering, "
-            "tokenizing and dropping examples without supervised tokens)");
-      ++epoch;
-      rowsThisEpoch = 0;
-      rows.reset();
-    }
-    return llvm::createStringError("the training data has no usable records");
-  }
-
-  int64_t epoch = 0;
-
-private:
-  Interpreter &interp;
-  DatasetRef data;
-  const Tokenizer &tokenizer;
-  TokenizeOptions tokenize;
-  int64_t seqLen;
-  std::unique_ptr<RowStream> rows;
-  int64_t rowsThisEpoch = 0;
-};
-
-/// The batch tensors of one term for one micro-batch.
-struct TermBatch {
-  std::vector<int32_t> ids, targets, positions, segments;
-  std::vector<float> weights;
-  double totalWeight = 0;
-  int64_t tokens = 0;
-};
-
-/// Fills next-token targets: position i predicts token i+1 of the same
-/// document; its weight is the weight of that token.
-void fillBatch(llvm::ArrayRef<PackedRow> rows, int64_t seq, TermBatch &out) {
-  int64_t n = int64_t(rows.size()) * seq;
-  out.ids.assign(n, 0);
-  out.targets.assign(n, -1);
-  out.positions.assign(n, 0);
-  out.segments.assign(n, -1);
-  out.weights.assign(n, 0.0f);
-  out.totalWeight = 0;
-  out.tokens = 0;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    const PackedRow &row = rows[r];
-    for (int64_t i = 0; i < seq && i < int64_t(row.ids.size()); ++i) {
-      int64_t at = int64_t(r) * seq + i;
-      out.ids[at] = row.ids[i];
-      out.positions[at] = row.positions[i];
-      out.segments[at] = row.segmentIds[i];
-      if (row.segmentIds[i] >= 0)
-        ++out.tokens;
-      if (i + 1 < int64_t(row.ids.size()) && row.segmentIds[i] >= 0 &&
-          row.segmentIds[i + 1] == row.segmentIds[i]) {
-        out.targets[at] = row.ids[i + 1];
-        out.weights[at] = row.weights[i + 1];
-        out.totalWeight += row.weights[i + 1];
-      }
-    }
-  }
-}
-
-/// How a loss term reads its records.
-llvm::Expected<TokenizeOptions> tokenizeOptionsFor(fd::LossOp loss,
-                                                   const Dataset &data,
-                                                   Interpreter &interp,
-                                                   const Tokenizer &tok) {
-  TokenizeOptions options;
-  std::vector<std::string> fields;
-  if (auto schema = data.schema()) {
-    fields = *schema;
-  } else {
-    // Peek at the first record.
-    auto stream = data.open(interp.dataContext(&tok));
-    if (!stream)
-      return stream.takeError();
-    Record first;
-    auto got = (*stream)->next(first);
-    if (!got)
-      return got.takeError();
-    if (*got)
-      for (const std::string &name : first.fieldNames())
-        fields.push_back(name);
-  }
-  auto has = [&](llvm::StringRef f) { return llvm::is_contained(fields, f); };
-  std::string on = "auto";
-  if (auto a = loss->getAttrOfType<StringAttr>("on"))
-    on = a.getValue().str();
-  if (loss.getName() == "lm") {
-    options.mode = TokenizeOptions::Mode::Text;
-    options.loss = TokenizeOptions::Loss::All;
-    return options;
-  }
-  if (has("messages") && (on == "auto" || on == "assistant")) {
-    options.mode = TokenizeOptions::Mode::Messages;
-    return options;
-  }
-  if (has("prompt") && has("response")) {
-    options.mode = TokenizeOptions::Mode::PromptResponse;
-    options.loss = on == "all" ? TokenizeOptions::Loss::All
-                               : TokenizeOptions::Loss::Response;
-    return options;
-  }
-  if (has("text")) {
-    options.mode = TokenizeOptions::Mode::Text;
-    options.loss = TokenizeOptions::Loss::All;
-    return options;
-  }
-  return llvm::createStringError(
-      "'" + loss.getName().str() +
-      "' needs records with text, prompt and response, or messages");
-}
 
 /// The learning rate factor of step t (1-based) of `steps`.
 double scheduleFactor(fd::MakeOp schedule, int64_t t, int64_t steps) {
@@ -360,40 +214,243 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   for (auto [r, ptr] : llvm::enumerate(updateOutputs))
     update.bindResult(r, ptr);
 
-  // Data for each term.
+  // Data for each term: packed rows for token losses, batches of pairs for
+  // preference losses; regularisers read none.
   auto tokenizer = interp.tokenizerFor(op, &model);
   if (!tokenizer)
     return tokenizer.takeError();
-  std::vector<std::unique_ptr<TermFeeder>> feeders;
-  for (const ::ftl::PlannedTerm &term : plan->terms) {
+  int64_t seq = plan->seq, batch = plan->batch;
+  size_t numTerms = plan->terms.size();
+  std::vector<TermSpec> specs(numTerms);
+  std::vector<std::unique_ptr<TermFeeder>> feeders(numTerms);
+  for (size_t t = 0; t < numTerms; ++t) {
+    const ::ftl::PlannedTerm &term = plan->terms[t];
+    specs[t].kind = term.isPreference()    ? TermSpec::Kind::Pairs
+                    : term.isRegulariser() ? TermSpec::Kind::Regulariser
+                                           : TermSpec::Kind::Tokens;
+    specs[t].weight = term.weight;
+    specs[t].group = term.group;
+    specs[t].balance = term.balance;
+    if (term.isRegulariser())
+      continue;
     fd::LossOp loss = term.loss;
-    auto dataIt = loss.getInputs()[0];
-    auto d = interp.data(dataIt);
+    auto d = interp.data(loss.getInputs()[0]);
     if (!d)
       return d.takeError();
     auto options = tokenizeOptionsFor(loss, *(*d)->data, interp, **tokenizer);
     if (!options)
       return interp.error(loss, llvm::toString(options.takeError()));
     options->threads = unsigned(pool.numThreads());
-    feeders.push_back(std::make_unique<TermFeeder>(
-        interp, (*d)->data, **tokenizer, *options, plan->seq));
+    feeders[t] = std::make_unique<TermFeeder>(
+        interp, (*d)->data, **tokenizer, *options, seq,
+        term.isPreference() ? batch : 0);
   }
+  size_t firstFed = 0;
+  while (firstFed < numTerms && !feeders[firstFed])
+    ++firstFed;
+  if (firstFed == numTerms)
+    return interp.error(op, "the objective has no term that reads data "
+                            "(a regulariser alone trains nothing)");
+
+  // Initial values for regularisers towards them (`to_init: true`).
+  std::map<std::string, std::vector<float>> initValues;
+  for (auto [i, info] : llvm::enumerate(grad.arguments())) {
+    auto init = gradFn.getArgAttrOfType<StringAttr>(i, "ftl.init");
+    if (!init)
+      continue;
+    Tensor *t = model.find(init.getValue());
+    if (!t)
+      return interp.error(op, "no tensor '" + init.getValue().str() + "'");
+    std::vector<float> &copy = initValues[init.getValue().str()];
+    copy.assign(t->dataAs<float>(), t->dataAs<float>() + t->numel());
+    grad.bindArgument(i, copy.data());
+    if (evalProgram)
+      evalProgram->bindArgument(i, copy.data());
+  }
+
+  // Preference terms: reference log-probabilities from the reference
+  // function, run on the reference's tensors and cached per example (the
+  // reference never changes during a train).
+  std::unique_ptr<Program> referenceProgram;
+  std::map<std::string, std::vector<float>> referenceTensors;
+  std::vector<std::map<std::pair<int64_t, bool>, float>> referenceCache(
+      numTerms);
+  if (func::FuncOp refFn = lookup("reference")) {
+    auto built = Program::build(refFn, interp.getKernels(), &pool);
+    if (!built)
+      return interp.error(op, llvm::toString(built.takeError()));
+    referenceProgram = std::move(*built);
+    // One reference per train: the first preference term's `ref:` (a
+    // frozen copy or snapshot), else the model as it is now with its
+    // adapters off.
+    std::shared_ptr<ModelState> ref;
+    for (::ftl::PlannedTerm term : plan->terms)
+      if (term.isPreference() && term.loss.getInputs().size() > 1) {
+        auto named = interp.model(term.loss.getInputs()[1]);
+        if (!named)
+          return named.takeError();
+        ref = *named;
+        break;
+      }
+    for (auto [i, info] : llvm::enumerate(referenceProgram->arguments())) {
+      if (info.param.empty())
+        continue;
+      const Tensor *source = nullptr;
+      if (ref) {
+        source = ref->weights.find(info.param);
+        if (!source) {
+          auto it = ref->adapterTensors.find(info.param);
+          if (it != ref->adapterTensors.end())
+            source = &it->second;
+        }
+      } else if (!model.adapterTensors.count(info.param)) {
+        source = model.find(info.param);
+      }
+      std::vector<float> &copy = referenceTensors[info.param];
+      if (source) // a copy: training must not move the reference
+        copy.assign(source->dataAs<float>(),
+                    source->dataAs<float>() + source->numel());
+      else // adapters off: zero A and B add exactly nothing
+        copy.assign(info.numel(), 0.0f);
+      if (int64_t(copy.size()) != info.numel())
+        return interp.error(op, "the reference's tensor '" + info.param +
+                                    "' has another shape than the model's");
+      referenceProgram->bindArgument(i, copy.data());
+    }
+  }
+
+  // Binds term t's batch tensors into `program` (absent arguments are
+  // skipped: the reference function has no scale or ref_logp).
+  auto bindTerm = [&](Program &program, size_t t, TermBatch &b, float *scale) {
+    auto bind = [&](const char *what, void *ptr) {
+      int i = program.findArgument("", std::to_string(t) + "." + what, "");
+      if (i >= 0)
+        program.bindArgument(i, ptr);
+    };
+    bind("ids", b.ids.data());
+    bind("targets", b.targets.data());
+    bind("weights", b.weights.data());
+    bind("positions", b.positions.data());
+    bind("segments", b.segments.data());
+    bind("ref_logp", b.refLogp.data());
+    bind("scale", scale);
+  };
+  // An all-padding batch of the term's shape (a term that takes no part).
+  auto emptyBatch = [&](size_t t, TermBatch &b) {
+    int64_t rows = plan->terms[t].rows, n = rows * seq;
+    b = TermBatch();
+    b.ids.assign(n, 0);
+    b.targets.assign(n, -1);
+    b.positions.assign(n, 0);
+    b.segments.assign(n, -1);
+    b.weights.assign(n, 0.0f);
+    b.refLogp.assign(rows, 0.0f);
+    b.rowExamples.assign(rows, -1);
+    b.rowRejected.assign(rows, false);
+  };
+  // Fills the reference log-probabilities of preference batches `pref`
+  // (indexed by term; null entries are skipped), running the reference
+  // function once if any row is not cached yet.
+  std::vector<TermBatch> referenceScratch(numTerms);
+  auto fillReference = [&](std::vector<TermBatch *> pref,
+                           bool useCache) -> llvm::Error {
+    bool missing = false;
+    for (size_t t = 0; t < numTerms; ++t) {
+      if (!pref[t])
+        continue;
+      TermBatch &b = *pref[t];
+      b.refLogp.assign(b.rowExamples.size(), 0.0f);
+      for (size_t r = 0; r < b.rowExamples.size(); ++r) {
+        auto it = referenceCache[t].find({b.rowExamples[r], b.rowRejected[r]});
+        if (useCache && it != referenceCache[t].end())
+          b.refLogp[r] = it->second;
+        else
+          missing = true;
+      }
+    }
+    if (!missing)
+      return llvm::Error::success();
+    std::vector<std::vector<float>> results;
+    unsigned r = 0;
+    for (size_t t = 0; t < numTerms; ++t) {
+      if (!plan->terms[t].isPreference())
+        continue;
+      TermBatch *b = pref[t];
+      if (!b) {
+        emptyBatch(t, referenceScratch[t]);
+        b = &referenceScratch[t];
+      }
+      bindTerm(*referenceProgram, t, *b, nullptr);
+      results.emplace_back(plan->terms[t].rows);
+      referenceProgram->bindResult(r++, results.back().data());
+    }
+    if (llvm::Error e = referenceProgram->run())
+      return e;
+    r = 0;
+    for (size_t t = 0; t < numTerms; ++t) {
+      if (!plan->terms[t].isPreference())
+        continue;
+      const std::vector<float> &values = results[r++];
+      if (!pref[t])
+        continue;
+      TermBatch &b = *pref[t];
+      for (size_t row = 0; row < b.rowExamples.size(); ++row) {
+        b.refLogp[row] = values[row];
+        if (useCache)
+          referenceCache[t][{b.rowExamples[row], b.rowRejected[row]}] =
+              values[row];
+      }
+    }
+    return llvm::Error::success();
+  };
+  // Reads one micro-batch of term t from `feeder` into `out`.
+  auto readTerm = [&](size_t t, TermFeeder &feeder,
+                      TermBatch &out) -> llvm::Error {
+    if (feeder.isPairs()) {
+      auto pairs = feeder.nextPairs();
+      if (!pairs)
+        return pairs.takeError();
+      fillBatch(*pairs, seq, out);
+      out.samples = pairs->rows / 2; // pairs
+      return llvm::Error::success();
+    }
+    std::vector<PackedRow> rows;
+    for (int64_t r = 0; r < batch; ++r) {
+      auto row = feeder.next();
+      if (!row)
+        return row.takeError();
+      rows.push_back(std::move(*row));
+    }
+    fillBatch(rows, seq, usesSampleMeans(specs[t]), out);
+    return llvm::Error::success();
+  };
 
   // Steps.
   int64_t steps = plan->steps;
   if (steps <= 0) {
-    // Epochs: count the rows of the first term once.
-    TermFeeder counter(*feeders.front());
-    int64_t rows = 0;
+    // Epochs: count the first fed term's rows (or pair batches) once.
+    TermFeeder counter(*feeders[firstFed]);
+    int64_t units = 0;
     while (counter.epoch == 0) {
-      auto row = counter.next();
-      if (!row)
-        return interp.error(op, llvm::toString(row.takeError()));
+      llvm::Error e = llvm::Error::success();
+      if (counter.isPairs()) {
+        auto b = counter.nextPairs();
+        if (!b)
+          e = b.takeError();
+      } else {
+        auto row = counter.next();
+        if (!row)
+          e = row.takeError();
+      }
+      if (e)
+        return interp.error(op, llvm::toString(std::move(e)));
       if (counter.epoch == 0)
-        ++rows;
+        ++units;
     }
-    int64_t perStep = plan->batch * plan->accumulate;
-    steps = std::max<int64_t>(1, plan->epochs * ((rows + perStep - 1) / perStep));
+    int64_t perStep =
+        (counter.isPairs() ? 1 : plan->batch) * plan->accumulate;
+    steps =
+        std::max<int64_t>(1, plan->epochs * ((units + perStep - 1) / perStep));
   }
   if (interp.getOptions().maxSteps >= 0)
     steps = std::min(steps, interp.getOptions().maxSteps);
@@ -420,66 +477,59 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   }
   InterruptGuard guard;
 
-  int64_t seq = plan->seq, batch = plan->batch;
-  std::vector<TermBatch> batches(feeders.size());
   double smoothedRate = 0;
   int64_t evalEvery = 0;
   if (auto e = op->getAttrOfType<IntegerAttr>("eval_every"))
     evalEvery = e.getInt();
 
   // Held-out loss: the eval function over up to 16 batches of the eval data,
-  // fed to the first term (the other terms get no weight).
+  // fed to the first term that reads data (the others take no part). The
+  // value is that term's loss: its mean per supervised token (per pair for
+  // preference terms).
   std::optional<TermFeeder> evalFeeder;
   if (evalProgram) {
     auto d = interp.data(train.getEvalData());
     if (!d)
       return d.takeError();
-    auto options = tokenizeOptionsFor(plan->terms.front().loss, *(*d)->data,
-                                      interp, **tokenizer);
+    auto options = tokenizeOptionsFor(plan->terms[firstFed].loss,
+                                      *(*d)->data, interp, **tokenizer);
     if (!options)
-      return interp.error(op, llvm::toString(options.takeError()));
-    evalFeeder.emplace(interp, (*d)->data, **tokenizer, *options, seq);
+      return interp.error(op, "eval_on: " + llvm::toString(options.takeError()));
+    evalFeeder.emplace(interp, (*d)->data, **tokenizer, *options, seq,
+                       feeders[firstFed]->isPairs() ? batch : 0);
   }
   auto runEval = [&]() -> llvm::Expected<double> {
     TermFeeder feeder = *evalFeeder; // a fresh pass each time
     double sum = 0, weight = 0;
-    std::vector<TermBatch> eb(feeders.size());
+    std::vector<TermBatch> eb(numTerms);
+    std::vector<float> scales(numTerms, 0.0f);
+    scales[firstFed] = 1;
     float value = 0;
-    float one = 1, zero = 0;
     evalProgram->bindResult(0, &value);
+    for (size_t t = 0; t < numTerms; ++t)
+      if (t != firstFed) {
+        emptyBatch(t, eb[t]);
+        bindTerm(*evalProgram, t, eb[t], &scales[t]);
+      }
     for (int b = 0; b < 16 && feeder.epoch == 0; ++b) {
-      std::vector<PackedRow> rows;
-      for (int64_t r = 0; r < batch; ++r) {
-        auto row = feeder.next();
-        if (!row)
-          return row.takeError();
-        rows.push_back(std::move(*row));
+      if (llvm::Error e = readTerm(firstFed, feeder, eb[firstFed]))
+        return std::move(e);
+      if (feeder.epoch > 0 && b > 0)
+        break; // wrapped around: the held-out set is used up
+      if (feeder.isPairs()) {
+        std::vector<TermBatch *> pref(numTerms, nullptr);
+        pref[firstFed] = &eb[firstFed];
+        if (llvm::Error e = fillReference(pref, /*useCache=*/false))
+          return std::move(e);
       }
-      for (size_t t = 0; t < eb.size(); ++t) {
-        fillBatch(rows, seq, eb[t]);
-        if (t > 0)
-          std::fill(eb[t].weights.begin(), eb[t].weights.end(), 0.0f);
-      }
-      for (size_t t = 0; t < eb.size(); ++t) {
-        auto bind = [&](const char *what, void *ptr) {
-          int i = evalProgram->findArgument(
-              "", std::to_string(t) + "." + what, "");
-          if (i >= 0)
-            evalProgram->bindArgument(i, ptr);
-        };
-        bind("ids", eb[t].ids.data());
-        bind("targets", eb[t].targets.data());
-        bind("weights", eb[t].weights.data());
-        bind("positions", eb[t].positions.data());
-        bind("segments", eb[t].segments.data());
-        bind("scale", t == 0 ? (void *)&one : (void *)&zero);
-      }
+      bindTerm(*evalProgram, firstFed, eb[firstFed], &scales[firstFed]);
       if (llvm::Error e = evalProgram->run())
         return std::move(e);
-      // The first term's weight divides out below: undo the term weight.
-      double termWeight = plan->terms.front().weight;
+      // Undo the term's constant weight.
+      double termWeight = plan->terms[firstFed].weight;
       sum += value / (termWeight == 0 ? 1 : termWeight);
-      weight += eb[0].totalWeight;
+      weight += feeder.isPairs() ? double(eb[firstFed].samples)
+                                 : eb[firstFed].totalWeight;
     }
     return weight > 0 ? sum / weight : NAN;
   };
@@ -555,47 +605,47 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     return saveCheckpoint(dir, state, final);
   };
 
+  std::vector<float> regulariserBatch; // regularisers read no batch
   for (int64_t step = 1; step <= steps; ++step) {
     auto started = std::chrono::steady_clock::now();
     for (auto &[name, acc] : gradAcc)
       std::fill(acc.begin(), acc.end(), 0.0f);
-    // Gather the rows of every micro-batch first: the loss normaliser is the
-    // total weight of the whole optimizer step.
-    std::vector<std::vector<std::vector<PackedRow>>> micro(
-        plan->accumulate, std::vector<std::vector<PackedRow>>(feeders.size()));
-    std::vector<double> termWeight(feeders.size(), 0);
+    // Read every micro-batch first: the normalisers are totals over the
+    // whole optimizer step.
+    std::vector<std::vector<TermBatch>> micro(
+        plan->accumulate, std::vector<TermBatch>(numTerms));
+    std::vector<TermTotals> totals(numTerms);
     for (int64_t m = 0; m < plan->accumulate; ++m)
-      for (size_t t = 0; t < feeders.size(); ++t)
-        for (int64_t r = 0; r < batch; ++r) {
-          auto row = feeders[t]->next();
-          if (!row)
-            return interp.error(plan->terms[t].loss,
-                                llvm::toString(row.takeError()));
-          for (size_t i = 1; i < row->ids.size(); ++i)
-            if (row->segmentIds[i] >= 0 &&
-                row->segmentIds[i] == row->segmentIds[i - 1])
-              termWeight[t] += row->weights[i];
-          micro[m][t].push_back(std::move(*row));
-        }
+      for (size_t t = 0; t < numTerms; ++t) {
+        if (!feeders[t])
+          continue;
+        if (llvm::Error e = readTerm(t, *feeders[t], micro[m][t]))
+          return interp.error(plan->terms[t].loss,
+                              llvm::toString(std::move(e)));
+        const TermBatch &b = micro[m][t];
+        totals[t].weight += b.totalWeight;
+        totals[t].samples += b.samples;
+        if (feeders[t]->isPairs())
+          totals[t].pairs += b.samples;
+      }
+    std::vector<float> scales =
+        computeTermScales(specs, totals, plan->accumulate);
     double loss = 0;
     int64_t tokens = 0;
     for (int64_t m = 0; m < plan->accumulate; ++m) {
-      std::vector<float> scales(feeders.size());
-      for (size_t t = 0; t < feeders.size(); ++t) {
-        fillBatch(micro[m][t], seq, batches[t]);
-        tokens += batches[t].tokens;
-        scales[t] = termWeight[t] > 0 ? float(1.0 / termWeight[t]) : 0.0f;
-        auto bind = [&](const char *what, void *ptr) {
-          int i = grad.findArgument("", std::to_string(t) + "." + what, "");
-          if (i >= 0)
-            grad.bindArgument(i, ptr);
-        };
-        bind("ids", batches[t].ids.data());
-        bind("targets", batches[t].targets.data());
-        bind("weights", batches[t].weights.data());
-        bind("positions", batches[t].positions.data());
-        bind("segments", batches[t].segments.data());
-        bind("scale", &scales[t]);
+      std::vector<TermBatch *> pref(numTerms, nullptr);
+      bool anyPref = false;
+      for (size_t t = 0; t < numTerms; ++t)
+        if (feeders[t] && feeders[t]->isPairs()) {
+          pref[t] = &micro[m][t];
+          anyPref = true;
+        }
+      if (anyPref)
+        if (llvm::Error e = fillReference(pref, /*useCache=*/true))
+          return interp.error(op, llvm::toString(std::move(e)));
+      for (size_t t = 0; t < numTerms; ++t) {
+        tokens += micro[m][t].tokens;
+        bindTerm(grad, t, micro[m][t], &scales[t]);
       }
       if (llvm::Error e = grad.run())
         return interp.error(op, llvm::toString(std::move(e)));

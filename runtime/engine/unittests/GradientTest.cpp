@@ -170,6 +170,13 @@ protected:
     }
   }
 
+public:
+  // For the free helper functions below.
+  void compileForTest(const std::string &text) { compile(text); }
+  std::vector<std::vector<float>> &inputsForTest() { return inputs; }
+  float runLossForTest() { return runLoss(); }
+
+protected:
   std::unique_ptr<MLIRContext> context;
   std::unique_ptr<::ftl::kernels::ThreadPool> pool;
   OwningOpRef<ModuleOp> lossModule, gradModule;
@@ -289,6 +296,190 @@ TEST_F(GradientTest, LinearCrossEntropyMatchesUnfused) {
       "  return %l : tensor<f32>\n}\n";
   compile(text);
   checkGradients(9, 45);
+}
+
+TEST_F(GradientTest, TokenNll) {
+  compile(lossFunction(
+      std::string("%logits: tensor<5x7xf32> ") + T + ", %t: tensor<5xi32>",
+      "  %y, %lse = ftlt.token_nll %logits, %t : tensor<5x7xf32>, "
+      "tensor<5xi32> -> tensor<5xf32>, tensor<5xf32>\n",
+      "tensor<5xf32>"));
+  checkGradients(7, 35);
+}
+
+TEST_F(GradientTest, LinearTokenNll) {
+  compile(lossFunction(
+      std::string("%h: tensor<6x5xf32> ") + T + ", %head: tensor<9x5xf32> " +
+          T + ", %t: tensor<6xi32>",
+      "  %y, %lse = ftlt.linear_token_nll %h, %head, %t {chunk = 4 : i64} : "
+      "tensor<6x5xf32>, tensor<9x5xf32>, tensor<6xi32> -> tensor<6xf32>, "
+      "tensor<6xf32>\n",
+      "tensor<6xf32>"));
+  checkGradients(9, 45);
+}
+
+TEST_F(GradientTest, UnlikelihoodOfTokenNll) {
+  compile(lossFunction(
+      std::string("%logits: tensor<5x7xf32> ") + T + ", %t: tensor<5xi32>",
+      "  %nll, %lse = ftlt.token_nll %logits, %t : tensor<5x7xf32>, "
+      "tensor<5xi32> -> tensor<5xf32>, tensor<5xf32>\n"
+      "  %y = ftlt.unlikelihood %nll : tensor<5xf32>\n",
+      "tensor<5xf32>"));
+  checkGradients(7, 35);
+}
+
+/// Sequence sums, chosen-minus-rejected and a preference loss, as the DPO
+/// lowering chains them.
+std::string preferenceChain(const std::string &kind, double beta,
+                            double smoothing) {
+  return lossFunction(
+      std::string("%x: tensor<12xf32> ") + T,
+      "  %sums = ftlt.seq_sum %x {seq = 3 : i64} : tensor<12xf32> -> "
+      "tensor<4xf32>\n"
+      "  %d = ftlt.pair_diff %sums : tensor<4xf32> -> tensor<2xf32>\n"
+      "  %y = ftlt.preference_loss %d {kind = \"" +
+          kind + "\", beta = " + std::to_string(beta) +
+          " : f64, label_smoothing = " + std::to_string(smoothing) +
+          " : f64} : tensor<2xf32>\n",
+      "tensor<2xf32>");
+}
+
+TEST_F(GradientTest, PreferenceSigmoid) {
+  compile(preferenceChain("sigmoid", 0.7, 0.0));
+  checkGradients(1, 12);
+}
+
+TEST_F(GradientTest, PreferenceSigmoidWithLabelSmoothing) {
+  compile(preferenceChain("sigmoid", 1.3, 0.2));
+  checkGradients(1, 12);
+}
+
+TEST_F(GradientTest, PreferenceIpo) {
+  compile(preferenceChain("ipo", 0.5, 0.0));
+  checkGradients(1, 12);
+}
+
+TEST_F(GradientTest, PreferenceHinge) {
+  // beta small enough that 1 - beta * h stays away from the kink at 0.
+  compile(preferenceChain("hinge", 0.05, 0.0));
+  checkGradients(1, 12);
+}
+
+//===----------------------------------------------------------------------===//
+// Loss values against naive double-precision references
+//===----------------------------------------------------------------------===//
+
+/// log softmax of one row at `target`, in double.
+double logProb(const float *row, int64_t vocab, int32_t target) {
+  double max = row[0];
+  for (int64_t j = 1; j < vocab; ++j)
+    max = std::max(max, double(row[j]));
+  double sum = 0;
+  for (int64_t j = 0; j < vocab; ++j)
+    sum += std::exp(double(row[j]) - max);
+  return double(row[target]) - max - std::log(sum);
+}
+
+double logSigmoid(double x) { return -std::log1p(std::exp(-x)); }
+
+/// The DPO lowering's composition on [2B * S, V] logits; the value is
+/// compared with the formula evaluated naively.
+void checkPreferenceValue(GradientTest &test, const std::string &kind,
+                          double beta, double smoothing) {
+  const int64_t pairs = 2, seq = 3, vocab = 5, n = 2 * pairs * seq;
+  std::string tn = "tensor<" + std::to_string(n) + "xf32>";
+  std::string ti = "tensor<" + std::to_string(n) + "xi32>";
+  std::string text =
+      "func.func @f(%logits: tensor<12x5xf32> {ftl.trainable}, %t: " + ti +
+      ", %w: " + tn +
+      ", %ref: tensor<4xf32>) -> tensor<f32> attributes {ftl.loss} {\n"
+      "  %nll, %lse = ftlt.token_nll %logits, %t : tensor<12x5xf32>, " + ti +
+      " -> " + tn + ", " + tn + "\n"
+      "  %wn = ftlt.mul %nll, %w : " + tn + "\n"
+      "  %sn = ftlt.seq_sum %wn {seq = 3 : i64} : " + tn + " -> tensor<4xf32>\n"
+      "  %lp = ftlt.scale %sn {factor = -1.0 : f64} : tensor<4xf32>\n"
+      "  %ratio = ftlt.sub %lp, %ref : tensor<4xf32>\n"
+      "  %h = ftlt.pair_diff %ratio : tensor<4xf32> -> tensor<2xf32>\n"
+      "  %l = ftlt.preference_loss %h {kind = \"" + kind + "\", beta = " +
+      std::to_string(beta) + " : f64, label_smoothing = " +
+      std::to_string(smoothing) + " : f64} : tensor<2xf32>\n"
+      "  %s = ftlt.sum %l : tensor<2xf32> -> tensor<f32>\n"
+      "  return %s : tensor<f32>\n}\n";
+  test.compileForTest(text);
+  std::vector<std::vector<float>> &in = test.inputsForTest();
+  in.assign(4, {});
+  Rng rng(7);
+  in[0].resize(n * vocab);
+  for (float &x : in[0])
+    x = float(rng.normal() * 2.0);
+  in[1].resize(n);
+  auto *t = reinterpret_cast<int32_t *>(in[1].data());
+  in[2].resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    t[i] = i % seq == 0 ? -1 : int32_t(rng.below(vocab)); // a masked first token
+    in[2][i] = i % seq == 1 ? 0.0f : 1.0f;                // and a zero weight
+  }
+  in[3] = {-3.1f, -2.2f, -4.0f, -1.5f};
+  double expected = 0;
+  std::vector<double> logp(2 * pairs, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    if (t[i] >= 0)
+      logp[i / seq] += in[2][i] * logProb(&in[0][i * vocab], vocab, t[i]);
+  for (int64_t p = 0; p < pairs; ++p) {
+    double h = (logp[p] - in[3][p]) - (logp[pairs + p] - in[3][pairs + p]);
+    double u = beta * h;
+    if (kind == "sigmoid")
+      expected += -(1 - smoothing) * logSigmoid(u) - smoothing * logSigmoid(-u);
+    else if (kind == "ipo")
+      expected += (h - 1 / (2 * beta)) * (h - 1 / (2 * beta));
+    else
+      expected += std::max(0.0, 1 - u);
+  }
+  double got = test.runLossForTest();
+  EXPECT_NEAR(got, expected, 1e-5 * (1 + std::fabs(expected))) << kind;
+}
+
+TEST_F(GradientTest, PreferenceValuesMatchTheFormulas) {
+  checkPreferenceValue(*this, "sigmoid", 0.1, 0.0);
+  checkPreferenceValue(*this, "sigmoid", 0.5, 0.25);
+  checkPreferenceValue(*this, "ipo", 0.3, 0.0);
+  // beta 2 puts one pair on each side of the hinge for these inputs.
+  checkPreferenceValue(*this, "hinge", 2.0, 0.0);
+}
+
+TEST_F(GradientTest, UnlikelihoodValueMatchesTheFormula) {
+  const int64_t n = 6, vocab = 4;
+  compileForTest(
+      "func.func @f(%logits: tensor<6x4xf32> {ftl.trainable}, %t: "
+      "tensor<6xi32>, %w: tensor<6xf32>) -> tensor<f32> attributes {ftl.loss} "
+      "{\n"
+      "  %nll, %lse = ftlt.token_nll %logits, %t : tensor<6x4xf32>, "
+      "tensor<6xi32> -> tensor<6xf32>, tensor<6xf32>\n"
+      "  %u = ftlt.unlikelihood %nll : tensor<6xf32>\n"
+      "  %wu = ftlt.mul %u, %w : tensor<6xf32>\n"
+      "  %s = ftlt.sum %wu : tensor<6xf32> -> tensor<f32>\n"
+      "  return %s : tensor<f32>\n}\n");
+  std::vector<std::vector<float>> &in = inputsForTest();
+  in.assign(3, {});
+  Rng rng(3);
+  in[0].resize(n * vocab);
+  for (float &x : in[0])
+    x = float(rng.normal() * 3.0);
+  in[0][5 * vocab + 2] = 60.0f; // p(target) ~ 1: the floor applies
+  in[1].resize(n);
+  auto *t = reinterpret_cast<int32_t *>(in[1].data());
+  for (int64_t i = 0; i < n; ++i)
+    t[i] = int32_t(rng.below(vocab));
+  t[5] = 2;
+  t[0] = -1;
+  in[2] = {1.0f, 0.5f, 1.0f, 0.0f, 2.0f, 1.0f};
+  double expected = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double p = t[i] >= 0 ? std::exp(logProb(&in[0][i * vocab], vocab, t[i]))
+                         : 1.0;
+    expected += in[2][i] * -std::log(std::max(1 - p, 1e-5));
+  }
+  EXPECT_NEAR(runLossForTest(), expected, 1e-4 * (1 + std::fabs(expected)));
 }
 
 } // namespace

@@ -60,8 +60,26 @@ struct PlannedTensor {
 /// One loss term of the objective.
 struct PlannedTerm {
   mlir::ftl::LossOp loss;
-  std::string kind; ///< sft, lm, ...
+  std::string kind; ///< sft, lm, unlikelihood, dpo, l2
   double weight = 1;
+  /// Task balancing: terms of one `balance(...)` share a group (-1: none) and
+  /// its mode (static, data_scale, token_scale, loss_scale).
+  int group = -1;
+  std::string balance;
+  /// Rows of the term's micro-batch: the train's batch, or two per pair
+  /// (chosen, then rejected) for preference losses; 0 for regularisers.
+  int64_t rows = 0;
+  /// Preference losses: their variant and settings.
+  std::string preference = "sigmoid";
+  double beta = 0.1, labelSmoothing = 0;
+  /// Regularisers: the tensors they penalise, and whether they penalise the
+  /// distance to the values at the start of the train.
+  std::vector<std::string> tensors;
+  bool toInit = false;
+
+  bool isTokenLoss() const { return rows > 0 && kind != "dpo"; }
+  bool isPreference() const { return kind == "dpo"; }
+  bool isRegulariser() const { return rows == 0; }
 };
 
 struct TrainPlan {
@@ -81,6 +99,9 @@ struct TrainPlan {
 /// Reads a model's shape from its defining op (ftl.model.build, or an
 /// ftl.model.load whose config attributes the driver filled in).
 mlir::FailureOr<ModelShape> modelShapeOf(mlir::Value model);
+
+/// The loss kinds the step-function lowering implements.
+bool isLowerableLoss(llvm::StringRef kind);
 
 /// Computes the plan of `train`; reports errors at the offending ops.
 mlir::FailureOr<TrainPlan> planTrain(mlir::ftl::TrainOp train);

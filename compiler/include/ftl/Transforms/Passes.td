@@ -41,8 +41,9 @@ def FuseLMHead : Pass<"ftlt-fuse-lm-head", "::mlir::func::FuncOp"> {
   let summary = "Fuse the LM head with cross-entropy over vocabulary chunks";
   let description = [{
     `cross_entropy(linear(h, W), t, w)` becomes `linear_cross_entropy(h, W,
-    t, w)`, so no [tokens x vocab] logits tensor exists in the forward or the
-    backward.
+    t, w)` and `token_nll(linear(h, W), t)` becomes `linear_token_nll(h, W,
+    t)`, so no [tokens x vocab] logits tensor exists in the forward or the
+    backward, for SFT and for sequence-level (preference) losses alike.
   }];
   let options = [
     Option<"chunk", "chunk", "int64_t", /*default=*/"4096",

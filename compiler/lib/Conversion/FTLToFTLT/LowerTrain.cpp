@@ -47,8 +47,9 @@ public:
       lorasByWeight[lora.weight] = &lora;
   }
 
-  /// The final hidden states [N, D] of the batch.
-  Value hidden(Value ids, Value positions, Value segments) {
+  /// The final hidden states [N, D] of `rows` sequences of the train's
+  /// length.
+  Value hidden(Value ids, Value positions, Value segments, int64_t rows) {
     const ::ftl::lang::ModelInfo &m = plan.model.info;
     bool gpt2 = m.arch == ::ftl::lang::ModelInfo::Arch::GPT2;
     int64_t n = ids.getType().cast<RankedTensorType>().getDimSize(0);
@@ -76,8 +77,8 @@ public:
                                        b.getI64IntegerAttr(m.headDim())));
       }
       auto attn = b.create<ftlt::AttentionOp>(
-          loc, q.getType(), f32({plan.batch, m.heads, plan.seq}), q, k, v,
-          segments, b.getI64IntegerAttr(plan.batch),
+          loc, q.getType(), f32({rows, m.heads, plan.seq}), q, k, v,
+          segments, b.getI64IntegerAttr(rows),
           b.getI64IntegerAttr(plan.seq), b.getI64IntegerAttr(m.heads),
           b.getI64IntegerAttr(m.kvHeads), b.getI64IntegerAttr(m.headDim()));
       tag(attn);
@@ -177,12 +178,6 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       FailureOr<TrainPlan> plan = ::ftl::planTrain(train);
       if (failed(plan))
         return signalPassFailure();
-      for (::ftl::PlannedTerm term : plan->terms)
-        if (term.kind != "sft" && term.kind != "lm") {
-          term.loss.emitError("not implemented yet: loss '")
-              << term.kind << "' in a step function";
-          return signalPassFailure();
-        }
       func::FuncOp fn = buildLossFunction(module, *plan, index);
       symbols.insert(fn);
       train->setAttr("step", SymbolRefAttr::get(fn.getSymNameAttr()));
@@ -195,6 +190,13 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       eval->setAttr("ftl.eval_loss", b.getUnitAttr());
       symbols.insert(eval);
       train->setAttr("eval", SymbolRefAttr::get(eval.getSymNameAttr()));
+      if (llvm::any_of(plan->terms, [](const ::ftl::PlannedTerm &t) {
+            return t.isPreference();
+          })) {
+        func::FuncOp ref = buildReferenceFunction(module, *plan, index);
+        symbols.insert(ref);
+        train->setAttr("reference", SymbolRefAttr::get(ref.getSymNameAttr()));
+      }
       FailureOr<func::FuncOp> update = buildUpdateFunction(module, *plan, index);
       if (failed(update))
         return signalPassFailure();
@@ -304,16 +306,28 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     return fn;
   }
 
+  /// The batch arguments of one term, in order.
+  static SmallVector<StringRef> batchArgsOf(const ::ftl::PlannedTerm &term) {
+    if (term.isRegulariser())
+      return {"scale"};
+    SmallVector<StringRef> args = {"ids",      "targets",  "weights",
+                                   "positions", "segments", "scale"};
+    if (term.isPreference())
+      args.push_back("ref_logp");
+    return args;
+  }
+
   func::FuncOp buildLossFunction(ModuleOp module, const TrainPlan &plan,
                                  size_t index) {
     MLIRContext *ctx = module.getContext();
     OpBuilder b(ctx);
     Location loc = const_cast<fd::TrainOp &>(plan.train).getLoc();
-    int64_t n = plan.tokens();
     auto f32 = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, b.getF32Type());
     };
-    auto i32 = RankedTensorType::get({n}, b.getI32Type());
+    auto i32 = [&](int64_t n) {
+      return RankedTensorType::get({n}, b.getI32Type());
+    };
     auto scalar = RankedTensorType::get({}, b.getF32Type());
 
     SmallVector<Type> argTypes;
@@ -326,18 +340,35 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         attrs.push_back(b.getNamedAttr("ftl.trainable", b.getUnitAttr()));
       argAttrs.push_back(b.getDictionaryAttr(attrs));
     }
-    static const char *batchArgs[] = {"ids", "targets", "weights", "positions",
-                                      "segments", "scale"};
-    for (size_t term = 0; term < plan.terms.size(); ++term)
-      for (const char *what : batchArgs) {
-        StringRef w(what);
-        argTypes.push_back(w == "weights" ? (Type)f32({n})
-                           : w == "scale" ? (Type)scalar
-                                          : (Type)i32);
+    // Per term: its batch tensors (token losses and preference pairs) or its
+    // scale (regularisers), named "<term>.<what>".
+    SmallVector<unsigned> termArgBase;
+    for (auto [term, planned] : llvm::enumerate(plan.terms)) {
+      termArgBase.push_back(argTypes.size());
+      int64_t n = planned.rows * plan.seq;
+      for (StringRef w : batchArgsOf(planned)) {
+        argTypes.push_back(w == "weights"    ? (Type)f32({n})
+                           : w == "scale"    ? (Type)scalar
+                           : w == "ref_logp" ? (Type)f32({planned.rows})
+                                             : (Type)i32(n));
         argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
             "ftl.batch",
             b.getStringAttr(std::to_string(term) + "." + w.str()))}));
       }
+    }
+    // Regularisers towards the initial values read them as arguments.
+    llvm::StringMap<unsigned> initArg;
+    for (const ::ftl::PlannedTerm &term : plan.terms)
+      if (term.isRegulariser() && term.toInit)
+        for (const std::string &name : term.tensors)
+          if (!initArg.count(name)) {
+            const PlannedTensor &t = *llvm::find_if(
+                plan.tensors, [&](const PlannedTensor &p) { return p.name == name; });
+            initArg[name] = argTypes.size();
+            argTypes.push_back(f32(t.shape));
+            argAttrs.push_back(b.getDictionaryAttr(
+                {b.getNamedAttr("ftl.init", b.getStringAttr(name))}));
+          }
 
     auto fnType = b.getFunctionType(argTypes, {scalar});
     std::string name = "train" + std::to_string(index) + "_loss";
@@ -356,25 +387,58 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     llvm::StringMap<Value> params;
     for (auto [i, t] : llvm::enumerate(plan.tensors))
       params[t.name] = entry->getArgument(i);
-    size_t batchBase = plan.tensors.size();
 
     ForwardBuilder forward(b, loc, plan, params);
     Value total;
     for (auto [term, planned] : llvm::enumerate(plan.terms)) {
       auto arg = [&](unsigned k) {
-        return entry->getArgument(batchBase + term * 6 + k);
+        return entry->getArgument(termArgBase[term] + k);
       };
-      Value ids = arg(0), targets = arg(1), weights = arg(2), positions = arg(3),
-            segments = arg(4), normaliser = arg(5);
       Location termLoc = const_cast<fd::LossOp &>(planned.loss).getLoc();
-      Value h = forward.hidden(ids, positions, segments);
-      Value head = forward.headWeight();
-      int64_t vocab = plan.model.info.vocab;
-      Value logits = b.create<ftlt::LinearOp>(termLoc, f32({n, vocab}), h, head,
-                                              Value());
-      auto ce = b.create<ftlt::CrossEntropyOp>(termLoc, scalar, f32({n}),
-                                               logits, targets, weights);
-      Value loss = b.create<ftlt::ScaleByOp>(termLoc, ce.getLoss(), normaliser);
+      Value loss;
+      if (planned.isRegulariser()) {
+        loss = buildRegulariser(b, termLoc, planned, params, initArg, entry);
+        loss = b.create<ftlt::ScaleByOp>(termLoc, loss, arg(0));
+      } else {
+        int64_t rows = planned.rows, n = rows * plan.seq;
+        Value ids = arg(0), targets = arg(1), weights = arg(2),
+              positions = arg(3), segments = arg(4), normaliser = arg(5);
+        Value sum;
+        if (planned.isPreference()) {
+          // The sequence log-probability of each row minus the
+          // reference's, chosen minus rejected.
+          Value logp = sequenceLogProb(b, termLoc, plan, forward, rows, ids,
+                                       targets, weights, positions, segments);
+          Value ratio = b.create<ftlt::SubOp>(termLoc, logp, arg(6));
+          Value margin =
+              b.create<ftlt::PairDiffOp>(termLoc, f32({rows / 2}), ratio);
+          Value perPair = b.create<ftlt::PreferenceLossOp>(
+              termLoc, margin.getType(), margin,
+              b.getStringAttr(planned.preference),
+              b.getF64FloatAttr(planned.beta),
+              b.getF64FloatAttr(planned.labelSmoothing));
+          sum = b.create<ftlt::SumOp>(termLoc, scalar, perPair);
+        } else {
+          Value h = forward.hidden(ids, positions, segments, rows);
+          Value logits =
+              b.create<ftlt::LinearOp>(termLoc, f32({n, plan.model.info.vocab}),
+                                       h, forward.headWeight(), Value());
+          if (planned.kind == "unlikelihood") {
+            Value nll = b.create<ftlt::TokenNllOp>(termLoc, f32({n}), f32({n}),
+                                                   logits, targets)
+                            .getNll();
+            Value ul =
+                b.create<ftlt::UnlikelihoodOp>(termLoc, nll.getType(), nll);
+            Value weighted = b.create<ftlt::MulOp>(termLoc, ul, weights);
+            sum = b.create<ftlt::SumOp>(termLoc, scalar, weighted);
+          } else {
+            sum = b.create<ftlt::CrossEntropyOp>(termLoc, scalar, f32({n}),
+                                                 logits, targets, weights)
+                      .getLoss();
+          }
+        }
+        loss = b.create<ftlt::ScaleByOp>(termLoc, sum, normaliser);
+      }
       if (planned.weight != 1.0)
         loss = b.create<ftlt::ScaleOp>(termLoc, scalar, loss,
                                        b.getF64FloatAttr(planned.weight));
@@ -382,6 +446,109 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     }
     b.create<func::ReturnOp>(loc, total);
     return fn;
+  }
+
+  /// The sequence log-probabilities of every preference term's rows, in the
+  /// same ops as the loss function computes the policy's (so a reference
+  /// equal to the policy gives exactly zero log-ratios). The runtime calls it
+  /// with the reference's tensors; results are one [rows] vector per
+  /// preference term, in term order.
+  func::FuncOp buildReferenceFunction(ModuleOp module, const TrainPlan &plan,
+                                      size_t index) {
+    OpBuilder b(module.getContext());
+    Location loc = const_cast<fd::TrainOp &>(plan.train).getLoc();
+    auto f32 = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, b.getF32Type());
+    };
+    SmallVector<Type> argTypes, resultTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    for (const PlannedTensor &t : plan.tensors) {
+      argTypes.push_back(f32(t.shape));
+      argAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("ftl.param", b.getStringAttr(t.name))}));
+    }
+    SmallVector<std::pair<size_t, unsigned>> prefTerms; // term, first arg
+    for (auto [term, planned] : llvm::enumerate(plan.terms)) {
+      if (!planned.isPreference())
+        continue;
+      prefTerms.push_back({term, argTypes.size()});
+      int64_t n = planned.rows * plan.seq;
+      for (StringRef w : {"ids", "targets", "weights", "positions", "segments"}) {
+        argTypes.push_back(w == "weights"
+                               ? (Type)f32({n})
+                               : (Type)RankedTensorType::get({n}, b.getI32Type()));
+        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
+            "ftl.batch", b.getStringAttr(std::to_string(term) + "." + w))}));
+      }
+      resultTypes.push_back(f32({planned.rows}));
+    }
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = b.create<func::FuncOp>(
+        loc, "train" + std::to_string(index) + "_reference",
+        b.getFunctionType(argTypes, resultTypes));
+    fn.setAllArgAttrs(argAttrs);
+    fn->setAttr("ftl.reference", b.getUnitAttr());
+    fn->setAttr("ftl.model", b.getStringAttr(plan.model.name));
+    fn.setPrivate();
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    llvm::StringMap<Value> params;
+    for (auto [i, t] : llvm::enumerate(plan.tensors))
+      params[t.name] = entry->getArgument(i);
+    ForwardBuilder forward(b, loc, plan, params);
+    SmallVector<Value> results;
+    for (auto [term, first] : prefTerms) {
+      const ::ftl::PlannedTerm &planned = plan.terms[term];
+      auto arg = [&](unsigned k) { return entry->getArgument(first + k); };
+      Location termLoc = const_cast<fd::LossOp &>(planned.loss).getLoc();
+      results.push_back(sequenceLogProb(b, termLoc, plan, forward, planned.rows,
+                                        arg(0), arg(1), arg(2), arg(3), arg(4)));
+    }
+    b.create<func::ReturnOp>(loc, results);
+    return fn;
+  }
+
+  /// log p of each row: -sum over its tokens of weight * NLL.
+  static Value sequenceLogProb(OpBuilder &b, Location loc, const TrainPlan &plan,
+                               ForwardBuilder &forward, int64_t rows, Value ids,
+                               Value targets, Value weights, Value positions,
+                               Value segments) {
+    int64_t n = rows * plan.seq, vocab = plan.model.info.vocab;
+    auto f32 = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, b.getF32Type());
+    };
+    Value h = forward.hidden(ids, positions, segments, rows);
+    Value logits = b.create<ftlt::LinearOp>(loc, f32({n, vocab}), h,
+                                            forward.headWeight(), Value());
+    Value nll =
+        b.create<ftlt::TokenNllOp>(loc, f32({n}), f32({n}), logits, targets)
+            .getNll();
+    Value weighted = b.create<ftlt::MulOp>(loc, nll, weights);
+    Value seqNll = b.create<ftlt::SeqSumOp>(loc, f32({rows}), weighted,
+                                            b.getI64IntegerAttr(plan.seq));
+    return b.create<ftlt::ScaleOp>(loc, seqNll.getType(), seqNll,
+                                   b.getF64FloatAttr(-1));
+  }
+
+  /// The sum of squares of a regulariser's tensors (or of their distance to
+  /// their initial values).
+  Value buildRegulariser(OpBuilder &b, Location loc,
+                         const ::ftl::PlannedTerm &term,
+                         const llvm::StringMap<Value> &params,
+                         const llvm::StringMap<unsigned> &initArg,
+                         Block *entry) {
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    Value total;
+    for (const std::string &name : term.tensors) {
+      Value p = params.lookup(name);
+      if (term.toInit)
+        p = b.create<ftlt::SubOp>(loc, p,
+                                  entry->getArgument(initArg.lookup(name)));
+      Value sq = b.create<ftlt::MulOp>(loc, p, p);
+      Value s = b.create<ftlt::SumOp>(loc, scalar, sq);
+      total = total ? (Value)b.create<ftlt::AddOp>(loc, total, s) : s;
+    }
+    return total;
   }
 };
 

@@ -112,27 +112,60 @@ FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
 }
 
 /// Adds the terms of `objective` with their weights.
-static LogicalResult collectTerms(Value objective, double weight,
+bool (::ftl::isLowerableLoss)(StringRef kind) {
+  return kind == "sft" || kind == "lm" || kind == "unlikelihood" ||
+         kind == "dpo" || kind == "l2";
+}
+
+static LogicalResult collectTerms(Value objective, double weight, int group,
+                                  StringRef balance, int &groups,
                                   std::vector<PlannedTerm> &terms) {
   Operation *def = objective.getDefiningOp();
   if (auto loss = dyn_cast_or_null<fd::LossOp>(def)) {
-    terms.push_back({loss, loss.getName().str(), weight});
+    PlannedTerm term;
+    term.loss = loss;
+    term.kind = loss.getName().str();
+    term.weight = weight;
+    term.group = group;
+    term.balance = balance.str();
+    if (auto a = loss->getAttrOfType<FloatAttr>("beta"))
+      term.beta = a.getValueAsDouble();
+    if (auto a = loss->getAttrOfType<FloatAttr>("label_smoothing"))
+      term.labelSmoothing = a.getValueAsDouble();
+    if (auto a = loss->getAttrOfType<StringAttr>("loss"))
+      term.preference = a.getValue().str();
+    if (auto a = loss->getAttrOfType<BoolAttr>("to_init"))
+      term.toInit = a.getValue();
+    terms.push_back(std::move(term));
     return success();
   }
   if (auto sum = dyn_cast_or_null<fd::ObjectiveSumOp>(def)) {
+    int inner = group;
+    std::string mode = balance.str();
+    if (auto by = sum->getAttrOfType<StringAttr>("balance")) {
+      if (group >= 0)
+        return sum.emitError("a balance(...) inside another balance(...) "
+                             "is ambiguous; flatten it into one");
+      if (by.getValue() == "coba")
+        return sum.emitError("not implemented yet: balance by 'coba'");
+      inner = groups++;
+      mode = by.getValue().str();
+    }
     for (Value term : sum.getTerms())
-      if (failed(collectTerms(term, weight, terms)))
+      if (failed(collectTerms(term, weight, inner, mode, groups, terms)))
         return failure();
     return success();
   }
   if (auto scale = dyn_cast_or_null<fd::ObjectiveScaleOp>(def)) {
-    Attribute value;
     auto constant = scale.getWeight().getDefiningOp<arith::ConstantOp>();
     auto floatAttr =
         constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
     if (!floatAttr)
       return scale.emitError("a loss weight must be a constant number");
-    return collectTerms(scale.getTerm(), weight * floatAttr.getValueAsDouble(),
+    double w = floatAttr.getValueAsDouble();
+    if (!std::isfinite(w))
+      return scale.emitError("a loss weight must be finite");
+    return collectTerms(scale.getTerm(), weight * w, group, balance, groups,
                         terms);
   }
   if (def)
@@ -169,8 +202,18 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
            << plan.seq << ") exceeds the model's learned positions ("
            << plan.model.info.ctx << ")";
 
-  if (failed(collectTerms(train.getObjective(), 1.0, plan.terms)))
+  int groups = 0;
+  if (failed(collectTerms(train.getObjective(), 1.0, -1, "", groups,
+                          plan.terms)))
     return failure();
+  for (PlannedTerm &term : plan.terms) {
+    if (!::ftl::isLowerableLoss(term.kind))
+      return term.loss.emitError("not implemented yet: loss '")
+             << term.kind << "' in a step function";
+    term.rows = term.kind == "l2" ? 0
+                : term.kind == "dpo" ? 2 * plan.batch
+                                     : plan.batch;
+  }
 
   // Adapters, freezes and excepts that precede this train in its block (or
   // an enclosing one) apply to it.
@@ -251,6 +294,32 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     lora.in = base->shape[1];
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
+  }
+  // Regularisers penalise the trainable tensors of what they name: an
+  // adapter's tensors, or the model's trainable tensors.
+  for (PlannedTerm &term : plan.terms) {
+    if (!term.isRegulariser())
+      continue;
+    Value of = term.loss.getInputs()[0];
+    auto adapter = of.getDefiningOp<fd::AdapterOp>();
+    if (adapter && adapter.getModel() != model)
+      return term.loss.emitError("adapter '")
+             << adapter.getName() << "' is not on the trained model '"
+             << plan.model.name << "'";
+    if (!adapter && of != model)
+      return term.loss.emitError("the regulariser names another model than "
+                                 "the trained one, '")
+             << plan.model.name << "'";
+    std::string prefix = adapter ? (adapter.getName() + ".").str() : "";
+    for (const PlannedTensor &t : plan.tensors)
+      if (t.trainable && (adapter ? StringRef(t.name).starts_with(prefix)
+                                  : !t.isAdapter))
+        term.tensors.push_back(t.name);
+    if (term.tensors.empty())
+      return term.loss.emitError("the regulariser has nothing to penalise: "
+                                 "no trainable tensor of '")
+             << (adapter ? adapter.getName() : StringRef(plan.model.name))
+             << "' takes part in this train";
   }
   if (plan.numTrainable() == 0)
     return train.emitError("nothing in model '")

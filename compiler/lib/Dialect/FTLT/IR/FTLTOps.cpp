@@ -154,6 +154,53 @@ LogicalResult CrossEntropyOp::verify() {
   return expectShape(*this, "the log-sum-exp", getLse(), {logits[0]});
 }
 
+LogicalResult TokenNllOp::verify() {
+  auto logits = shapeOf(getLogits());
+  if (logits.size() != 2)
+    return emitOpError("expects [N, V] logits");
+  if (failed(expectShape(*this, "the targets", getTargets(), {logits[0]})) ||
+      failed(expectShape(*this, "the NLL", getNll(), {logits[0]})))
+    return failure();
+  return expectShape(*this, "the log-sum-exp", getLse(), {logits[0]});
+}
+
+LogicalResult LinearTokenNllOp::verify() {
+  auto h = shapeOf(getHidden());
+  auto w = shapeOf(getWeight());
+  if (h.size() != 2 || w.size() != 2 || h[1] != w[1])
+    return emitOpError("expects [N, D] hidden states and a [V, D] head");
+  if (getChunk() <= 0)
+    return emitOpError("needs a positive chunk");
+  if (failed(expectShape(*this, "the targets", getTargets(), {h[0]})) ||
+      failed(expectShape(*this, "the NLL", getNll(), {h[0]})))
+    return failure();
+  return expectShape(*this, "the log-sum-exp", getLse(), {h[0]});
+}
+
+LogicalResult SeqSumOp::verify() {
+  auto x = shapeOf(getX());
+  if (x.size() != 1 || getSeq() <= 0 || x[0] % getSeq() != 0)
+    return emitOpError("expects a [rows * seq] vector and a positive 'seq'");
+  return expectShape(*this, "the result", getResult(), {x[0] / getSeq()});
+}
+
+LogicalResult PairDiffOp::verify() {
+  auto x = shapeOf(getX());
+  if (x.size() != 1 || x[0] % 2 != 0)
+    return emitOpError("expects a vector of even length (chosen, rejected)");
+  return expectShape(*this, "the result", getResult(), {x[0] / 2});
+}
+
+LogicalResult PreferenceLossOp::verify() {
+  StringRef kind = getKind();
+  if (kind != "sigmoid" && kind != "ipo" && kind != "hinge")
+    return emitOpError("unknown preference loss '")
+           << kind << "' (expected sigmoid, ipo or hinge)";
+  if (!(getBeta().convertToDouble() > 0))
+    return emitOpError("needs beta > 0");
+  return success();
+}
+
 LogicalResult LinearCrossEntropyOp::verify() {
   auto h = shapeOf(getHidden());
   auto w = shapeOf(getWeight());

@@ -43,6 +43,21 @@ struct Scalar {
     return b.create<RowReduceOp>(loc, b.getF32Type(), "sum", x);
   }
   Value sigmoid(Value x) { return div(c(1.0), add(c(1.0), exp(neg(x)))); }
+  Value log(Value x) { return b.create<math::LogOp>(loc, x); }
+  Value log1p(Value x) { return b.create<math::Log1pOp>(loc, x); }
+  Value abs(Value x) { return b.create<math::AbsFOp>(loc, x); }
+  Value max(Value x, Value y) { return b.create<arith::MaximumFOp>(loc, x, y); }
+  Value min(Value x, Value y) { return b.create<arith::MinimumFOp>(loc, x, y); }
+  Value greater(Value x, Value y) {
+    return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y);
+  }
+  Value select(Value cond, Value x, Value y) {
+    return b.create<arith::SelectOp>(loc, cond, x, y);
+  }
+  /// log(sigmoid(x)) without overflow: min(x, 0) - log1p(exp(-|x|)).
+  Value logSigmoid(Value x) {
+    return sub(min(x, c(0.0)), log1p(exp(neg(abs(x)))));
+  }
 };
 
 SmallVector<Access> elems(unsigned n) {
@@ -69,6 +84,10 @@ ELEMENTWISE_ACCESS(SiluOp, 1, 1)
 ELEMENTWISE_ACCESS(GeluOp, 1, 1)
 ELEMENTWISE_ACCESS(SiluGradOp, 2, 1)
 ELEMENTWISE_ACCESS(GeluGradOp, 2, 1)
+ELEMENTWISE_ACCESS(PreferenceLossOp, 1, 1)
+ELEMENTWISE_ACCESS(PreferenceLossGradOp, 2, 1)
+ELEMENTWISE_ACCESS(UnlikelihoodOp, 1, 1)
+ELEMENTWISE_ACCESS(UnlikelihoodGradOp, 2, 1)
 #undef ELEMENTWISE_ACCESS
 
 LogicalResult AddOp::emitScalarBody(OpBuilder &b, Location loc,
@@ -306,5 +325,84 @@ LogicalResult SgdOp::emitScalarBody(OpBuilder &b, Location loc,
   Value buf2 = s.add(s.mul(s.c(getMomentum().convertToDouble()), buf), gd);
   out.push_back(s.sub(p, s.mul(lr, buf2)));
   out.push_back(buf2);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Preference and unlikelihood losses
+//===----------------------------------------------------------------------===//
+
+LogicalResult PreferenceLossOp::emitScalarBody(OpBuilder &b, Location loc,
+                                               ArrayRef<Value> in,
+                                               SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  double beta = getBeta().convertToDouble();
+  double ls = getLabelSmoothing().convertToDouble();
+  Value h = in[0];
+  Value u = s.mul(s.c(beta), h);
+  StringRef kind = getKind();
+  if (kind == "ipo") {
+    Value d = s.sub(h, s.c(1.0 / (2.0 * beta)));
+    out.push_back(s.mul(d, d));
+  } else if (kind == "hinge") {
+    out.push_back(s.max(s.c(0.0), s.sub(s.c(1.0), u)));
+  } else {
+    Value loss = s.neg(s.mul(s.c(1.0 - ls), s.logSigmoid(u)));
+    if (ls != 0)
+      loss = s.sub(loss, s.mul(s.c(ls), s.logSigmoid(s.neg(u))));
+    out.push_back(loss);
+  }
+  return success();
+}
+
+LogicalResult PreferenceLossGradOp::emitScalarBody(
+    OpBuilder &b, Location loc, ArrayRef<Value> in,
+    SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  double beta = getBeta().convertToDouble();
+  double ls = getLabelSmoothing().convertToDouble();
+  Value dy = in[0], h = in[1];
+  Value u = s.mul(s.c(beta), h);
+  StringRef kind = getKind();
+  Value d;
+  if (kind == "ipo") {
+    d = s.mul(s.c(2.0), s.sub(h, s.c(1.0 / (2.0 * beta))));
+  } else if (kind == "hinge") {
+    d = s.select(s.greater(s.sub(s.c(1.0), u), s.c(0.0)), s.c(-beta),
+                 s.c(0.0));
+  } else {
+    // d/du [-(1-ls) log sig(u) - ls log sig(-u)] = -(1-ls) sig(-u) + ls sig(u)
+    d = s.mul(s.c(-(1.0 - ls)), s.sigmoid(s.neg(u)));
+    if (ls != 0)
+      d = s.add(d, s.mul(s.c(ls), s.sigmoid(u)));
+    d = s.mul(s.c(beta), d);
+  }
+  out.push_back(s.mul(dy, d));
+  return success();
+}
+
+static constexpr double kUnlikelihoodFloor = 1e-5;
+
+LogicalResult UnlikelihoodOp::emitScalarBody(OpBuilder &b, Location loc,
+                                             ArrayRef<Value> in,
+                                             SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value q = s.sub(s.c(1.0), s.exp(s.neg(in[0])));
+  out.push_back(s.neg(s.log(s.max(q, s.c(kUnlikelihoodFloor)))));
+  return success();
+}
+
+LogicalResult UnlikelihoodGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                                 ArrayRef<Value> in,
+                                                 SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0];
+  Value p = s.exp(s.neg(in[1]));
+  Value q = s.sub(s.c(1.0), p);
+  // d/dx -log(1 - exp(-x)) = -p / (1 - p); zero where the floor applies.
+  Value d = s.select(s.greater(q, s.c(kUnlikelihoodFloor)),
+                     s.neg(s.div(p, s.max(q, s.c(kUnlikelihoodFloor)))),
+                     s.c(0.0));
+  out.push_back(s.mul(dy, d));
   return success();
 }

@@ -13,6 +13,8 @@
 
 #include "ftl/Dialect/FTLT/IR/FTLTOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 using namespace mlir;
 using namespace mlir::ftlt;
 
@@ -224,5 +226,87 @@ LogicalResult LinearCrossEntropyOp::buildGradients(
       getChunk(), Value());
   grads[0] = op.getDhidden();
   grads[1] = op.getDweight();
+  return success();
+}
+
+/// A 0-d f32 constant.
+static Value scalarConstant(OpBuilder &b, Location loc, float value) {
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  return b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
+}
+
+// d nll[i] / d logits[i] = softmax(logits[i]) - onehot(targets[i]): the
+// cross-entropy gradient with the incoming per-token gradient as weights.
+LogicalResult TokenNllOp::buildGradients(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (needed[0] && resultGrads[0])
+    grads[0] = b.create<CrossEntropyGradOp>(
+        getLoc(), getLogits().getType(), scalarConstant(b, getLoc(), 1.0f),
+        getLogits(), getTargets(), resultGrads[0], getLse());
+  return success();
+}
+
+LogicalResult LinearTokenNllOp::buildGradients(OpBuilder &b,
+                                               ArrayRef<Value> resultGrads,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  grads.assign(3, Value());
+  if (!resultGrads[0])
+    return success();
+  auto op = b.create<LinearCrossEntropyGradOp>(
+      getLoc(), getHidden().getType(), getWeight().getType(),
+      scalarConstant(b, getLoc(), 1.0f), getHidden(), getWeight(),
+      getTargets(), resultGrads[0], getLse(), getChunk(), Value());
+  grads[0] = op.getDhidden();
+  grads[1] = op.getDweight();
+  return success();
+}
+
+LogicalResult SeqSumOp::buildGradients(OpBuilder &b,
+                                       ArrayRef<Value> resultGrads,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<SeqExpandOp>(getLoc(), getX().getType(),
+                                     resultGrads[0], getSeq());
+  return success();
+}
+
+LogicalResult PairDiffOp::buildGradients(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<PairSpreadOp>(getLoc(), getX().getType(),
+                                      resultGrads[0]);
+  return success();
+}
+
+LogicalResult PreferenceLossOp::buildGradients(OpBuilder &b,
+                                               ArrayRef<Value> resultGrads,
+                                               ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<PreferenceLossGradOp>(
+        getLoc(), getH().getType(), resultGrads[0], getH(), getKindAttr(),
+        getBetaAttr(), getLabelSmoothingAttr());
+  return success();
+}
+
+LogicalResult UnlikelihoodOp::buildGradients(OpBuilder &b,
+                                             ArrayRef<Value> resultGrads,
+                                             ArrayRef<bool> needed,
+                                             SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] = b.create<UnlikelihoodGradOp>(getLoc(), getNll().getType(),
+                                            resultGrads[0], getNll());
   return success();
 }

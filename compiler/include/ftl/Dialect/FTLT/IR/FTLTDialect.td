@@ -12,6 +12,8 @@ include "mlir/IR/OpBase.td"
 def FTLT_Dialect : Dialect {
   let name = "ftlt";
   let cppNamespace = "::mlir::ftlt";
+  // Gradient rules create splat constants.
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
   let summary = "Tensor-level step functions: forward, backward, optimizer";
   let description = [{
     A `train` becomes step functions over static-shape f32 tensors: the

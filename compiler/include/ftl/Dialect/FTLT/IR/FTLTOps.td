@@ -274,6 +274,142 @@ def FTLT_LinearCrossEntropyOp : FTLT_Diff<"linear_cross_entropy"> {
   let hasVerifier = 1;
 }
 
+def FTLT_TokenNllOp : FTLT_Diff<"token_nll"> {
+  let summary = "negative log-likelihood of each target token";
+  let description = [{
+    `nll[i] = logsumexp(logits[i]) - logits[i, targets[i]]`, and 0 where
+    `targets[i] < 0`. Unweighted: losses that transform per-token values
+    (unlikelihood, sequence log-probabilities for preference losses) weight
+    them afterwards. Also returns logsumexp per row for the backward.
+
+    ```mlir
+    %nll, %lse = ftlt.token_nll %logits, %t : tensor<128x512xf32>, tensor<128xi32> -> tensor<128xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$logits, FTLT_I32:$targets);
+  let results = (outs FTLT_F32:$nll, FTLT_F32:$lse);
+  let assemblyFormat = [{
+    $logits `,` $targets attr-dict `:` type($logits) `,` type($targets) `->`
+    type($nll) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
+def FTLT_LinearTokenNllOp : FTLT_Diff<"linear_token_nll"> {
+  let summary = "LM head and per-token NLL fused over vocabulary chunks";
+  let description = [{
+    `token_nll(linear(hidden, weight), targets)` without the [N, V] logits:
+    the same chunked kernel as `linear_cross_entropy`. Made by the
+    `ftlt-fuse-lm-head` pass.
+
+    ```mlir
+    %nll, %lse = ftlt.linear_token_nll %h, %head, %t {chunk = 4096 : i64}
+        : tensor<128x64xf32>, tensor<512x64xf32>, tensor<128xi32> -> tensor<128xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$hidden, FTLT_F32:$weight, FTLT_I32:$targets,
+                       I64Attr:$chunk);
+  let results = (outs FTLT_F32:$nll, FTLT_F32:$lse);
+  let assemblyFormat = [{
+    $hidden `,` $weight `,` $targets attr-dict `:` type($hidden) `,`
+    type($weight) `,` type($targets) `->` type($nll) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
+def FTLT_SeqSumOp : FTLT_Diff<"seq_sum"> {
+  let summary = "sums each sequence of a [rows * seq] token vector";
+  let description = [{
+    `result[r] = sum_{j < seq} x[r * seq + j]`, summed in order.
+
+    ```mlir
+    %s = ftlt.seq_sum %x {seq = 64 : i64} : tensor<256xf32> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x, I64Attr:$seq);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def FTLT_SeqExpandOp : FTLT_Pure<"seq_expand"> {
+  let summary = "repeats each value of a [rows] vector over its sequence";
+  let description = [{
+    The gradient of `seq_sum`: `result[r * seq + j] = x[r]`.
+
+    ```mlir
+    %e = ftlt.seq_expand %g {seq = 64 : i64} : tensor<4xf32> -> tensor<256xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x, I64Attr:$seq);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+}
+
+def FTLT_PairDiffOp : FTLT_Diff<"pair_diff"> {
+  let summary = "first half minus second half (chosen minus rejected)";
+  let description = [{
+    For a [2B] vector of chosen rows then rejected rows,
+    `result[i] = x[i] - x[B + i]`.
+
+    ```mlir
+    %d = ftlt.pair_diff %x : tensor<8xf32> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def FTLT_PairSpreadOp : FTLT_Pure<"pair_spread"> {
+  let summary = "the gradient of pair_diff: [g, -g]";
+  let description = [{
+    ```mlir
+    %g2 = ftlt.pair_spread %g : tensor<4xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+}
+
+def FTLT_PreferenceLossOp
+    : FTLT_DiffFusible<"preference_loss", [SameOperandsAndResultType]> {
+  let summary = "DPO-family loss of a policy-minus-reference log-ratio margin";
+  let description = [{
+    `h` is `(log p(chosen) - log ref(chosen)) - (log p(rejected) - log ref(rejected))`.
+    With `u = beta * h`: `sigmoid`: `-(1 - ls) log sigmoid(u) - ls log sigmoid(-u)`
+    (`ls` is label smoothing); `ipo`: `(h - 1 / (2 beta))^2`; `hinge`:
+    `max(0, 1 - u)`.
+
+    ```mlir
+    %l = ftlt.preference_loss %h {kind = "sigmoid", beta = 0.1 : f64, label_smoothing = 0.0 : f64} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$h, StrAttr:$kind, F64Attr:$beta,
+                       F64Attr:$label_smoothing);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$h attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def FTLT_UnlikelihoodOp
+    : FTLT_DiffFusible<"unlikelihood", [SameOperandsAndResultType]> {
+  let summary = "-log(1 - p) of a token from its NLL";
+  let description = [{
+    With `p = exp(-nll)`: `-log(max(1 - p, 1e-5))`; the floor keeps the loss
+    finite when the model is certain (its gradient is 0 there).
+
+    ```mlir
+    %u = ftlt.unlikelihood %nll : tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$nll);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$nll attr-dict `:` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Gradients (built by the autodiff pass)
 //===----------------------------------------------------------------------===//
@@ -420,6 +556,29 @@ def FTLT_GeluGradOp : FTLT_Fusible<"gelu_grad", [SameOperandsAndResultType]> {
   let arguments = (ins FTLT_F32:$dy, FTLT_F32:$x);
   let results = (outs FTLT_F32:$result);
   let assemblyFormat = "$dy `,` $x attr-dict `:` type($result)";
+}
+
+def FTLT_PreferenceLossGradOp
+    : FTLT_Fusible<"preference_loss_grad", [SameOperandsAndResultType]> {
+  let summary = "dy * d preference_loss / dh";
+  let description = [{
+    ```mlir
+    %dh = ftlt.preference_loss_grad %dy, %h {kind = "sigmoid", beta = 0.1 : f64, label_smoothing = 0.0 : f64} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$dy, FTLT_F32:$h, StrAttr:$kind, F64Attr:$beta,
+                       F64Attr:$label_smoothing);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$dy `,` $h attr-dict `:` type($result)";
+}
+
+def FTLT_UnlikelihoodGradOp
+    : FTLT_Fusible<"unlikelihood_grad", [SameOperandsAndResultType]> {
+  let summary = "dy * d unlikelihood / d nll";
+  let description = "```mlir\n%dx = ftlt.unlikelihood_grad %dy, %nll : tensor<128xf32>\n```";
+  let arguments = (ins FTLT_F32:$dy, FTLT_F32:$nll);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$dy `,` $nll attr-dict `:` type($result)";
 }
 
 def FTLT_CrossEntropyGradOp : FTLT_Pure<"cross_entropy_grad"> {

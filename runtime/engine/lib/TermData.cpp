@@ -1,0 +1,239 @@
+//===- TermData.cpp - What each objective term is fed ---------------------===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TermData.h"
+
+#include "Interpreter.h"
+
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <map>
+
+using namespace ftl::rt;
+namespace fd = mlir::ftl;
+
+void (::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
+                            bool sampleMeans, TermBatch &out) {
+  int64_t n = int64_t(rows.size()) * seq;
+  out.ids.assign(n, 0);
+  out.targets.assign(n, -1);
+  out.positions.assign(n, 0);
+  out.segments.assign(n, -1);
+  out.weights.assign(n, 0.0f);
+  out.totalWeight = 0;
+  out.samples = 0;
+  out.tokens = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const PackedRow &row = rows[r];
+    std::map<int32_t, double> docWeight; // per segment of this row
+    for (int64_t i = 0; i < seq && i < int64_t(row.ids.size()); ++i) {
+      int64_t at = int64_t(r) * seq + i;
+      out.ids[at] = row.ids[i];
+      out.positions[at] = row.positions[i];
+      out.segments[at] = row.segmentIds[i];
+      if (row.segmentIds[i] >= 0)
+        ++out.tokens;
+      if (i + 1 < int64_t(row.ids.size()) && row.segmentIds[i] >= 0 &&
+          row.segmentIds[i + 1] == row.segmentIds[i]) {
+        out.targets[at] = row.ids[i + 1];
+        out.weights[at] = row.weights[i + 1];
+        docWeight[row.segmentIds[i]] += row.weights[i + 1];
+      }
+    }
+    for (auto &[segment, w] : docWeight)
+      if (w > 0)
+        ++out.samples;
+    for (int64_t i = 0; i < seq && i < int64_t(row.ids.size()); ++i) {
+      int64_t at = int64_t(r) * seq + i;
+      if (sampleMeans && out.targets[at] >= 0) {
+        double w = docWeight[out.segments[at]];
+        out.weights[at] = w > 0 ? float(out.weights[at] / w) : 0.0f;
+      }
+      if (out.targets[at] >= 0)
+        out.totalWeight += out.weights[at];
+    }
+  }
+}
+
+void (::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
+  int64_t n = batch.rows * seq;
+  out.ids.assign(n, 0);
+  out.targets.assign(n, -1);
+  out.positions.assign(n, 0);
+  out.segments.assign(n, -1);
+  out.weights.assign(n, 0.0f);
+  out.rowExamples.assign(batch.rows, 0);
+  out.rowRejected.assign(batch.rows, false);
+  out.totalWeight = 0;
+  out.samples = 0;
+  out.tokens = 0;
+  for (int64_t r = 0; r < batch.rows; ++r) {
+    out.rowExamples[r] = batch.exampleIndices[r];
+    out.rowRejected[r] = batch.parts[r] == TokenizedExample::Part::Rejected;
+    int64_t len = std::min<int64_t>(batch.seqLen, seq);
+    bool supervised = false;
+    for (int64_t i = 0; i < len; ++i) {
+      int64_t from = r * batch.seqLen + i, at = r * seq + i;
+      out.ids[at] = batch.ids[from];
+      out.positions[at] = batch.positions[from];
+      out.segments[at] = batch.segmentIds[from];
+      if (batch.segmentIds[from] >= 0)
+        ++out.tokens;
+      if (i + 1 < len && batch.segmentIds[from] >= 0 &&
+          batch.segmentIds[from + 1] == batch.segmentIds[from]) {
+        out.targets[at] = batch.ids[from + 1];
+        out.weights[at] = batch.weights[from + 1];
+        out.totalWeight += out.weights[at];
+        supervised |= out.weights[at] > 0;
+      }
+    }
+    out.samples += supervised;
+  }
+}
+
+llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
+    mlir::Operation *op, const Dataset &data, Interpreter &interp,
+    const Tokenizer &tok) {
+  auto loss = llvm::cast<fd::LossOp>(op);
+  TokenizeOptions options;
+  std::vector<std::string> fields;
+  if (auto schema = data.schema()) {
+    fields = *schema;
+  } else {
+    // Peek at the first record.
+    auto stream = data.open(interp.dataContext(&tok));
+    if (!stream)
+      return stream.takeError();
+    Record first;
+    auto got = (*stream)->next(first);
+    if (!got)
+      return got.takeError();
+    if (*got)
+      for (const std::string &name : first.fieldNames())
+        fields.push_back(name);
+  }
+  auto has = [&](llvm::StringRef f) { return llvm::is_contained(fields, f); };
+  std::string on = "auto";
+  if (auto a = loss->getAttrOfType<mlir::StringAttr>("on"))
+    on = a.getValue().str();
+  llvm::StringRef kind = loss.getName();
+  if (kind == "dpo") {
+    if (!has("prompt") || !has("chosen") || !has("rejected"))
+      return llvm::createStringError(
+          "'dpo' needs records with prompt, chosen and rejected fields");
+    options.mode = TokenizeOptions::Mode::Preference;
+    return options;
+  }
+  if (kind == "lm") {
+    options.mode = TokenizeOptions::Mode::Text;
+    options.loss = TokenizeOptions::Loss::All;
+    return options;
+  }
+  if (has("messages") && (on == "auto" || on == "assistant")) {
+    options.mode = TokenizeOptions::Mode::Messages;
+    return options;
+  }
+  if (has("prompt") && has("response")) {
+    options.mode = TokenizeOptions::Mode::PromptResponse;
+    options.loss = on == "all" ? TokenizeOptions::Loss::All
+                               : TokenizeOptions::Loss::Response;
+    return options;
+  }
+  if (has("text")) {
+    options.mode = TokenizeOptions::Mode::Text;
+    options.loss = TokenizeOptions::Loss::All;
+    return options;
+  }
+  return llvm::createStringError(
+      "'" + kind.str() +
+      "' needs records with text, prompt and response, or messages");
+}
+
+TermFeeder::TermFeeder(Interpreter &interp, DatasetRef data,
+                       const Tokenizer &tokenizer, TokenizeOptions tokenize,
+                       int64_t seqLen, int64_t pairsPerBatch)
+    : interp(interp), data(std::move(data)), tokenizer(tokenizer),
+      tokenize(std::move(tokenize)), seqLen(seqLen),
+      pairsPerBatch(pairsPerBatch) {}
+
+TermFeeder::TermFeeder(const TermFeeder &other)
+    : interp(other.interp), data(other.data), tokenizer(other.tokenizer),
+      tokenize(other.tokenize), seqLen(other.seqLen),
+      pairsPerBatch(other.pairsPerBatch) {}
+
+TermFeeder::~TermFeeder() = default;
+
+llvm::Error TermFeeder::restart() {
+  DataContext ctx = interp.dataContext(&tokenizer);
+  auto examples = tokenizeDataset(data, tokenizer, tokenize, ctx);
+  if (!examples)
+    return examples.takeError();
+  if (isPairs()) {
+    BatchOptions options;
+    options.batchSize = pairsPerBatch;
+    options.seqLen = seqLen;
+    options.pad = BatchOptions::Pad::SeqLen;
+    options.dropLast = true; // every step sees whole batches
+    auto made = batchExamples(std::move(*examples), options, &tokenizer,
+                              &interp.getStats());
+    if (!made)
+      return made.takeError();
+    batches = std::move(*made);
+    return llvm::Error::success();
+  }
+  PackOptions pack;
+  pack.seqLen = seqLen;
+  auto packed =
+      packExamples(std::move(*examples), pack, &tokenizer, &interp.getStats());
+  if (!packed)
+    return packed.takeError();
+  rows = std::move(*packed);
+  return llvm::Error::success();
+}
+
+/// Reads the next unit from `stream`, starting a new epoch at its end.
+template <typename Unit, typename Stream>
+static llvm::Expected<Unit> nextUnit(std::unique_ptr<Stream> &stream,
+                                     llvm::function_ref<llvm::Error()> restart,
+                                     int64_t &units, int64_t &epoch,
+                                     llvm::StringRef what) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!stream)
+      if (llvm::Error e = restart())
+        return std::move(e);
+    Unit unit;
+    auto more = stream->next(unit);
+    if (!more)
+      return more.takeError();
+    if (*more) {
+      ++units;
+      return unit;
+    }
+    if (units == 0)
+      return llvm::createStringError(what);
+    ++epoch;
+    units = 0;
+    stream.reset();
+  }
+  return llvm::createStringError(what);
+}
+
+llvm::Expected<PackedRow> TermFeeder::next() {
+  return nextUnit<PackedRow>(
+      rows, [&] { return restart(); }, unitsThisEpoch, epoch,
+      "the training data has no usable records (after filtering, tokenizing "
+      "and dropping examples without supervised tokens)");
+}
+
+llvm::Expected<Batch> TermFeeder::nextPairs() {
+  return nextUnit<Batch>(
+      batches, [&] { return restart(); }, unitsThisEpoch, epoch,
+      "the preference data has fewer usable pairs than one batch (" +
+          std::to_string(pairsPerBatch) +
+          "); lower 'batch' or add pairs");
+}

@@ -1,0 +1,95 @@
+//===- TermData.h - What each objective term is fed (private) ---*- C++ -*-===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The batch tensors of one loss term and where they come from: packed rows
+/// of tokens for token losses (sft, lm, unlikelihood), and one row per
+/// response, chosen rows then rejected rows, for preference pairs (dpo).
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef FTL_ENGINE_LIB_TERMDATA_H
+#define FTL_ENGINE_LIB_TERMDATA_H
+
+#include "ftl/Data/Tokenize.h"
+
+#include "mlir/IR/Operation.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace ftl::rt {
+
+class Interpreter;
+class Tokenizer;
+
+/// The batch tensors of one term for one micro-batch (rows x seq tokens).
+struct TermBatch {
+  std::vector<int32_t> ids, targets, positions, segments;
+  std::vector<float> weights;
+  /// Preference terms: the reference's log-probability of each row.
+  std::vector<float> refLogp;
+  /// Preference terms: the example of each row, and whether it is the
+  /// rejected response (the reference cache key).
+  std::vector<int64_t> rowExamples;
+  std::vector<bool> rowRejected;
+  double totalWeight = 0; ///< sum of the weights of supervised tokens
+  int64_t samples = 0;    ///< documents with a supervised token
+  int64_t tokens = 0;     ///< non-padding tokens
+};
+
+/// Fills next-token targets from packed rows: position i predicts token i+1
+/// of the same document, with that token's weight. With `sampleMeans`, each
+/// document's weights are divided by their sum (sample-level means).
+void fillBatch(llvm::ArrayRef<PackedRow> rows, int64_t seq, bool sampleMeans,
+               TermBatch &out);
+
+/// The same from a batch of unpacked rows (preference pairs).
+void fillBatch(const Batch &batch, int64_t seq, TermBatch &out);
+
+/// How a loss term reads its records (text, prompt/response, messages or
+/// preference pairs), from the loss and the data's fields.
+llvm::Expected<TokenizeOptions> tokenizeOptionsFor(mlir::Operation *loss,
+                                                   const Dataset &data,
+                                                   Interpreter &interp,
+                                                   const Tokenizer &tok);
+
+/// Rows for one term, cycling through epochs: packed rows for token losses,
+/// batches of pairs for preference losses.
+class TermFeeder {
+public:
+  TermFeeder(Interpreter &interp, DatasetRef data, const Tokenizer &tokenizer,
+             TokenizeOptions tokenize, int64_t seqLen, int64_t pairsPerBatch);
+  /// A new feeder over the same data, from its start.
+  TermFeeder(const TermFeeder &other);
+  ~TermFeeder();
+
+  bool isPairs() const { return pairsPerBatch > 0; }
+  /// The next packed row (token losses).
+  llvm::Expected<PackedRow> next();
+  /// The next batch of pairs (preference losses): 2 * pairsPerBatch rows.
+  llvm::Expected<Batch> nextPairs();
+
+  int64_t epoch = 0;
+
+private:
+  llvm::Error restart();
+
+  Interpreter &interp;
+  DatasetRef data;
+  const Tokenizer &tokenizer;
+  TokenizeOptions tokenize;
+  int64_t seqLen, pairsPerBatch;
+  std::unique_ptr<RowStream> rows;
+  std::unique_ptr<BatchStream> batches;
+  int64_t unitsThisEpoch = 0;
+};
+
+} // namespace ftl::rt
+
+#endif // FTL_ENGINE_LIB_TERMDATA_H
