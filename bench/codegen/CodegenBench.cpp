@@ -1,4 +1,5 @@
-//===- CodegenBench.cpp - Generated fused kernels against memory bandwidth -===//
+//===- CodegenBench.cpp - Generated fused kernels against memory bandwidth
+//-===//
 //
 // Part of the ftl project.
 //
@@ -191,8 +192,7 @@ func.func @f(%dy: tensor<{R}x{C}xf32>, %x: tensor<{R}x{C}xf32>, %w: tensor<{C}xf
   %dx, %dw = ftlt.rms_norm_grad %dy, %x, %w {eps = 1.0e-05 : f64} : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>, tensor<{C}xf32> -> tensor<{R}x{C}xf32>, tensor<{C}xf32>
   return %dx, %dw : tensor<{R}x{C}xf32>, tensor<{C}xf32>
 })",
-           {kElem, kElem, size_t(kCols), kElem, size_t(kCols)},
-           3 * kElemBytes);
+           {kElem, kElem, size_t(kCols), kElem, size_t(kCols)}, 3 * kElemBytes);
 }
 
 // Four streams in, three out (in the runtime the results alias p, m, v).

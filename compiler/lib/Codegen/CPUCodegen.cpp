@@ -128,7 +128,8 @@ static void annotateColumnLoops(llvm::Function &fn) {
     llvm::MDNode *group = nullptr;
     for (llvm::BasicBlock *block : loop->blocks())
       for (llvm::Instruction &inst : *block)
-        if (llvm::MDNode *g = inst.getMetadata(llvm::LLVMContext::MD_access_group))
+        if (llvm::MDNode *g =
+                inst.getMetadata(llvm::LLVMContext::MD_access_group))
           group = g;
     if (!group)
       continue;
@@ -223,9 +224,9 @@ compileFusedKernels(ModuleOp module, const CodegenOptions &options) {
       return fn.takeError();
     result->functions[group.name] = reinterpret_cast<RowFn>(*fn);
   }
-  result->seconds = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
+  result->seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return std::move(result);
 }
 

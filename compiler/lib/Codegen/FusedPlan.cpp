@@ -24,10 +24,10 @@ llvm::Error opError(Operation *op, const llvm::Twine &message) {
   std::string where;
   op->getLoc()->walk([&](Location l) {
     if (auto file = dyn_cast<FileLineColLoc>(l)) {
-      where = (file.getFilename().getValue() + ":" +
-               llvm::Twine(file.getLine()) + ":" +
-               llvm::Twine(file.getColumn()) + ": ")
-                  .str();
+      where =
+          (file.getFilename().getValue() + ":" + llvm::Twine(file.getLine()) +
+           ":" + llvm::Twine(file.getColumn()) + ": ")
+              .str();
       return WalkResult::interrupt();
     }
     return WalkResult::advance();
@@ -39,17 +39,16 @@ llvm::Error opError(Operation *op, const llvm::Twine &message) {
 /// The body ops the code generators (and the interpreter) implement.
 static bool isSupportedBodyOp(Operation *op) {
   if (auto constant = dyn_cast<arith::ConstantOp>(op))
-    return isa<FloatAttr>(constant.getValue()) &&
-           constant.getType().isF32();
+    return isa<FloatAttr>(constant.getValue()) && constant.getType().isF32();
   if (isa<RowReduceOp, FusedYieldOp>(op))
     return true;
   if (!isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
            arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp,
            arith::MaxNumFOp, arith::MinNumFOp, arith::CmpFOp, arith::SelectOp,
-           math::ExpOp, math::Exp2Op, math::ExpM1Op, math::LogOp,
-           math::Log2Op, math::Log1pOp, math::TanhOp, math::SqrtOp,
-           math::RsqrtOp, math::AbsFOp, math::FmaOp, math::ErfOp,
-           math::SinOp, math::CosOp, math::FloorOp, math::CeilOp>(op))
+           math::ExpOp, math::Exp2Op, math::ExpM1Op, math::LogOp, math::Log2Op,
+           math::Log1pOp, math::TanhOp, math::SqrtOp, math::RsqrtOp,
+           math::AbsFOp, math::FmaOp, math::ErfOp, math::SinOp, math::CosOp,
+           math::FloorOp, math::CeilOp>(op))
     return false;
   // Scalars only: f32 values and the i1 of comparisons.
   auto scalar = [](Type t) { return t.isF32() || t.isInteger(1); };
@@ -63,9 +62,8 @@ bool FusedPlan::hasColumnResults() const {
   });
 }
 
-static llvm::Expected<SmallVector<Access>> accessList(FusedOp op,
-                                                      ArrayAttr list,
-                                                      StringRef what) {
+static llvm::Expected<SmallVector<Access>>
+accessList(FusedOp op, ArrayAttr list, StringRef what) {
   SmallVector<Access> result;
   for (Attribute attr : list) {
     auto text = cast<StringAttr>(attr).getValue();
@@ -83,8 +81,8 @@ llvm::Expected<FusedPlan> planFused(FusedOp op) {
   plan.op = op;
   plan.cols = op.getCols();
   if (plan.cols < 1 || op.getRows() < 0)
-    return opError(op, "fused group has " + llvm::Twine(op.getRows()) +
-                           " x " + llvm::Twine(plan.cols) +
+    return opError(op, "fused group has " + llvm::Twine(op.getRows()) + " x " +
+                           llvm::Twine(plan.cols) +
                            " elements; expected at least one column");
   auto in = accessList(op, op.getInputAccess(), "input");
   if (!in)

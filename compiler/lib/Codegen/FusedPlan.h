@@ -59,8 +59,7 @@ struct KernelGroup {
 
 /// Finds every `ftlt.fused` op in the module's functions (walk order),
 /// deduplicates them and sets `ftl.kernel` on each.
-llvm::Expected<std::vector<KernelGroup>>
-collectKernels(mlir::ModuleOp module);
+llvm::Expected<std::vector<KernelGroup>> collectKernels(mlir::ModuleOp module);
 
 /// A string that is equal for two groups exactly when they can share a
 /// kernel: body ops with attributes and operand structure, access kinds,

@@ -134,13 +134,11 @@ llvm::Error interpretFused(FusedOp op, ArrayRef<const float *> inputs,
     return plan.takeError();
   if (inputs.size() != plan->inputAccess.size() ||
       results.size() != plan->resultAccess.size())
-    return opError(op, "fused group has " +
-                           llvm::Twine(plan->inputAccess.size()) +
-                           " inputs and " +
-                           llvm::Twine(plan->resultAccess.size()) +
-                           " results; the interpreter got " +
-                           llvm::Twine(inputs.size()) + " and " +
-                           llvm::Twine(results.size()));
+    return opError(
+        op, "fused group has " + llvm::Twine(plan->inputAccess.size()) +
+                " inputs and " + llvm::Twine(plan->resultAccess.size()) +
+                " results; the interpreter got " + llvm::Twine(inputs.size()) +
+                " and " + llvm::Twine(results.size()));
   const int64_t rows = op.getRows(), cols = op.getCols();
   Block &block = op.getBody().front();
   auto yield = cast<FusedYieldOp>(block.getTerminator());

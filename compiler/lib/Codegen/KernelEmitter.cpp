@@ -44,9 +44,8 @@ namespace {
 class Emitter {
 public:
   Emitter(const KernelGroup &group, bool gpu, OpBuilder &moduleBuilder)
-      : group(group), plan(group.plan), gpu(gpu),
-        fused(group.plan.op), ctx(moduleBuilder.getContext()),
-        loc(fused.getLoc()),
+      : group(group), plan(group.plan), gpu(gpu), fused(group.plan.op),
+        ctx(moduleBuilder.getContext()), loc(fused.getLoc()),
         moduleBuilder(moduleBuilder), fnB(ctx), rowB(ctx), colB(ctx) {
     f32 = Float32Type::get(ctx);
     i64 = IntegerType::get(ctx, 64);
@@ -121,8 +120,7 @@ private:
     inputs.push_back(i64); // rowsPerBlock
     auto type = FunctionType::get(ctx, inputs, {});
     auto fn = moduleBuilder.create<gpu::GPUFuncOp>(loc, group.name, type);
-    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                UnitAttr::get(ctx));
+    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
     Block *entry = &fn.getBody().front();
     fnB.setInsertionPointToStart(entry);
     auto ret = fnB.create<gpu::ReturnOp>(loc);
@@ -157,8 +155,8 @@ private:
   scf::ForOp columnLoop(OpBuilder &b, ValueRange inits) {
     scf::ForOp loop;
     if (gpu) {
-      loop = b.create<scf::ForOp>(loc, threadId, constI64(plan.cols),
-                                  blockDim, inits);
+      loop = b.create<scf::ForOp>(loc, threadId, constI64(plan.cols), blockDim,
+                                  inits);
     } else {
       loop = b.create<scf::ForOp>(loc, constI64(0), constI64(plan.cols),
                                   constI64(1), inits);
@@ -208,8 +206,8 @@ private:
       } else {
         auto add = b.create<arith::AddFOp>(loc, acc, value);
         add.setFastmathAttr(arith::FastMathFlagsAttr::get(
-            ctx, arith::FastMathFlags::reassoc |
-                     arith::FastMathFlags::contract));
+            ctx,
+            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
         next.push_back(add);
       }
     }

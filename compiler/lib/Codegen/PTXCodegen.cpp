@@ -64,10 +64,9 @@ static constexpr llvm::StringLiteral kGpuModuleName = "ftl_kernels";
 /// A module holding the gpu.module with every distinct kernel.
 static llvm::Expected<OwningOpRef<ModuleOp>> buildGpuModule(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
-  ctx->loadDialect<arith::ArithDialect, cf::ControlFlowDialect,
-                   gpu::GPUDialect, LLVM::LLVMDialect, math::MathDialect,
-                   memref::MemRefDialect, NVVM::NVVMDialect,
-                   scf::SCFDialect>();
+  ctx->loadDialect<arith::ArithDialect, cf::ControlFlowDialect, gpu::GPUDialect,
+                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
+                   NVVM::NVVMDialect, scf::SCFDialect>();
   auto groups = collectKernels(module);
   if (!groups)
     return groups.takeError();
@@ -76,9 +75,8 @@ static llvm::Expected<OwningOpRef<ModuleOp>> buildGpuModule(ModuleOp module) {
                     UnitAttr::get(ctx));
   OpBuilder builder(ctx);
   builder.setInsertionPointToEnd(outer->getBody());
-  auto target = NVVM::NVVMTargetAttr::get(ctx, /*optLevel=*/3,
-                                          "nvptx64-nvidia-cuda", "sm_90",
-                                          "+ptx78");
+  auto target = NVVM::NVVMTargetAttr::get(
+      ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda", "sm_90", "+ptx78");
   auto gpuModule = builder.create<gpu::GPUModuleOp>(
       module.getLoc(), kGpuModuleName, ArrayRef<Attribute>{target});
   builder.setInsertionPointToStart(gpuModule.getBody());

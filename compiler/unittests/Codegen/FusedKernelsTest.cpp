@@ -103,11 +103,10 @@ TEST_P(FusibleOpTest, MatchesInterpreter) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllOps, FusibleOpTest,
-    ::testing::Combine(
-        ::testing::Range(0, int(std::size(kFusibleOps))),
-        ::testing::Values(Shape{5, 17}, Shape{1, 1}, Shape{5, 1},
-                          Shape{1, 3}, Shape{5, 3}, Shape{2, 64},
-                          Shape{5, 4097})),
+    ::testing::Combine(::testing::Range(0, int(std::size(kFusibleOps))),
+                       ::testing::Values(Shape{5, 17}, Shape{1, 1}, Shape{5, 1},
+                                         Shape{1, 3}, Shape{5, 3}, Shape{2, 64},
+                                         Shape{5, 4097})),
     [](const auto &info) {
       Shape s = std::get<1>(info.param);
       return std::string(kFusibleOps[std::get<0>(info.param)].name) + "_" +
@@ -210,7 +209,8 @@ func.func @f(%x: tensor<7x33xf32>) -> (tensor<33xf32>, tensor<7xf32>, tensor<7x3
   for (int64_t c = 0; c < 33; ++c) {
     double expected = 0;
     for (int64_t r = 2; r < 5; ++r)
-      expected += double(data.inputs[0][r * 33 + c]) * data.inputs[0][r * 33 + c];
+      expected +=
+          double(data.inputs[0][r * 33 + c]) * data.inputs[0][r * 33 + c];
     EXPECT_NEAR(partial[c], expected, 1e-5 * expected);
   }
   // Rows outside [2, 5) are untouched.
@@ -238,8 +238,8 @@ func.func @f(%x: tensor<7x33xf32>) -> (tensor<33xf32>, tensor<7xf32>, tensor<7x3
 struct MathCase {
   const char *op;
   float lo, hi;
-  int64_t maxUlp;        ///< documented in docs/codegen.md
-  double maxAbs = 0;     ///< if set, bound the absolute error instead
+  int64_t maxUlp;    ///< documented in docs/codegen.md
+  double maxAbs = 0; ///< if set, bound the absolute error instead
 };
 
 class MathApproximation : public CodegenTest,
@@ -254,7 +254,8 @@ func.func @f(%x: tensor<1x20000xf32>) -> tensor<1x20000xf32> {
   %y = ftlt.fused %x attributes {rows = 1 : i64, cols = 20000 : i64,
       input_access = ["elem"], result_access = ["elem"]} {
   ^bb0(%a: f32):
-    %r = )") + mc.op + R"( %a : f32
+    %r = )") + mc.op +
+                     R"( %a : f32
     ftlt.fused_yield %r : f32
   } : (tensor<1x20000xf32>) -> tensor<1x20000xf32>
   return %y : tensor<1x20000xf32>
@@ -297,18 +298,16 @@ func.func @f(%x: tensor<1x20000xf32>) -> tensor<1x20000xf32> {
 
 INSTANTIATE_TEST_SUITE_P(
     Functions, MathApproximation,
-    ::testing::Values(MathCase{"math.exp", -87, 88, 2},
-                      MathCase{"math.exp2", -126, 127, 2},
-                      MathCase{"math.expm1", -10, 10, 3},
-                      MathCase{"math.tanh", -10, 10, 5},
-                      MathCase{"math.log", 1e-30f, 1e30f, 2},
-                      MathCase{"math.log2", 1e-30f, 1e30f, 2},
-                      MathCase{"math.log1p", -0.99f, 100, 3},
-                      MathCase{"math.erf", -4, 4, 5},
-                      MathCase{"math.sin", -10, 10, 0, 1e-6},
-                      MathCase{"math.cos", -10, 10, 0, 1e-6},
-                      MathCase{"math.sqrt", 0, 1e30f, 0},
-                      MathCase{"math.rsqrt", 1e-30f, 1e30f, 1}),
+    ::testing::Values(
+        MathCase{"math.exp", -87, 88, 2}, MathCase{"math.exp2", -126, 127, 2},
+        MathCase{"math.expm1", -10, 10, 3}, MathCase{"math.tanh", -10, 10, 5},
+        MathCase{"math.log", 1e-30f, 1e30f, 2},
+        MathCase{"math.log2", 1e-30f, 1e30f, 2},
+        MathCase{"math.log1p", -0.99f, 100, 3}, MathCase{"math.erf", -4, 4, 5},
+        MathCase{"math.sin", -10, 10, 0, 1e-6},
+        MathCase{"math.cos", -10, 10, 0, 1e-6},
+        MathCase{"math.sqrt", 0, 1e30f, 0},
+        MathCase{"math.rsqrt", 1e-30f, 1e30f, 1}),
     [](const auto &info) {
       return std::string(llvm::StringRef(info.param.op).drop_front(5));
     });
@@ -321,8 +320,8 @@ class ModelChainTest : public CodegenTest,
                        public ::testing::WithParamInterface<const char *> {};
 
 TEST_P(ModelChainTest, EveryGroupMatchesInterpreter) {
-  std::string path = sourcePath(std::string("test/Codegen/Inputs/") +
-                                GetParam());
+  std::string path =
+      sourcePath(std::string("test/Codegen/Inputs/") + GetParam());
   auto buffer = llvm::MemoryBuffer::getFile(path);
   ASSERT_TRUE(bool(buffer)) << "cannot read " << path;
   auto module = parse((*buffer)->getBuffer());
@@ -341,15 +340,15 @@ TEST_P(ModelChainTest, EveryGroupMatchesInterpreter) {
                  op->getAttrOfType<StringAttr>(kKernelAttrName).str() + ")");
     // Optimizer groups read bias corrections and second moments: keep them
     // positive like the runtime does (uniform in (0.05, 1]).
-    GroupData jit = makeData(op, rng, [](unsigned, ::ftl::rt::Rng &r) {
-      return float(r.normal());
-    });
+    GroupData jit = makeData(
+        op, rng, [](unsigned, ::ftl::rt::Rng &r) { return float(r.normal()); });
     if (op.getResultAccess().size() == 3 && op.getInputs().size() >= 7)
       for (auto &input : jit.inputs)
         for (float &x : input)
           x = 0.05f + 0.95f * std::fabs(x) / (1.0f + std::fabs(x));
     GroupData ref = jit;
-    runKernel(kernels->lookup(op), op, jit, {0, op.getRows() / 3, op.getRows()});
+    runKernel(kernels->lookup(op), op, jit,
+              {0, op.getRows() / 3, op.getRows()});
     runInterpreter(op, ref);
     for (size_t i = 0; i < jit.results.size(); ++i)
       EXPECT_LE(normwiseError(jit.results[i], ref.results[i]), 2e-5)
@@ -376,14 +375,19 @@ TEST_F(CodegenTest, IdenticalGroupsShareAKernel) {
   // Two silu groups of 8 columns with different rows, one with 16 columns,
   // one gelu.
   for (auto [name, rows, cols] :
-       {std::tuple<const char *, int, int>{"silu", 3, 8}, {"silu", 5, 8},
-        {"silu", 3, 16}, {"gelu", 3, 8}}) {
-    text += instantiate(std::string(R"(
-func.func @f_)") + name + "_{R}_{C}" + R"((%a: tensor<{R}x{C}xf32>) -> tensor<{R}x{C}xf32> {
+       {std::tuple<const char *, int, int>{"silu", 3, 8},
+        {"silu", 5, 8},
+        {"silu", 3, 16},
+        {"gelu", 3, 8}}) {
+    text +=
+        instantiate(std::string(R"(
+func.func @f_)") + name +
+                        "_{R}_{C}" +
+                        R"((%a: tensor<{R}x{C}xf32>) -> tensor<{R}x{C}xf32> {
   %r = ftlt.)" + name + R"( %a : tensor<{R}x{C}xf32>
   return %r : tensor<{R}x{C}xf32>
 })",
-                        rows, cols);
+                    rows, cols);
   }
   auto module = parseAndFuse(text);
   ASSERT_TRUE(module);
@@ -518,8 +522,7 @@ func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   GroupData data;
   data.inputs.assign(1, std::vector<float>(8, 1.0f));
   data.results.assign(1, std::vector<float>(8, 0.0f));
-  llvm::Error error = interpretFused(fusedOps(*module)[0],
-                                     data.inputPointers(),
+  llvm::Error error = interpretFused(fusedOps(*module)[0], data.inputPointers(),
                                      data.resultPointers());
   EXPECT_NE(llvm::toString(std::move(error)).find("'math.powf'"),
             std::string::npos);

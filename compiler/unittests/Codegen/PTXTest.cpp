@@ -121,7 +121,8 @@ void compareWithCpu(const CudaContext &gpu, ModuleOp module,
     runKernel((*cpu)->lookup(op), op, reference);
 
     int64_t rows = op.getRows(), cols = op.getCols();
-    int64_t blocks = std::max<int64_t>(1, (rows + rowsPerBlock - 1) / rowsPerBlock);
+    int64_t blocks =
+        std::max<int64_t>(1, (rows + rowsPerBlock - 1) / rowsPerBlock);
     std::vector<DeviceBuffer> buffers;
     std::vector<CUdeviceptr> pointers;
     for (auto &input : data.inputs) {
@@ -149,8 +150,8 @@ void compareWithCpu(const CudaContext &gpu, ModuleOp module,
     params.push_back(&rowsPerBlock);
     auto function = loaded->function(name);
     ASSERT_TRUE(bool(function)) << llvm::toString(function.takeError());
-    llvm::Error error = gpu.launch(*function, unsigned(blocks),
-                                   gpuBlockSize(cols), params);
+    llvm::Error error =
+        gpu.launch(*function, unsigned(blocks), gpuBlockSize(cols), params);
     ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
     error = gpu.synchronize();
     ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
@@ -184,8 +185,8 @@ TEST_F(CodegenTest, GpuMatchesCpuJit) {
               (*driver)->version());
 
   for (const FusibleOpCase &op : kFusibleOps) {
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{5, 17}, {3, 1},
-                              {9, 4097}, {70, 300}}) {
+    for (auto [rows, cols] :
+         {std::pair<int64_t, int64_t>{5, 17}, {3, 1}, {9, 4097}, {70, 300}}) {
       SCOPED_TRACE(std::string(op.name) + " " + std::to_string(rows) + "x" +
                    std::to_string(cols));
       auto module = parseAndFuse(instantiate(op.text, rows, cols));
@@ -279,10 +280,10 @@ TEST_F(CodegenTest, GpuBandwidth) {
     }
     error = (*gpu)->synchronize();
     ASSERT_FALSE(bool(error)) << llvm::toString(std::move(error));
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count() /
-                     iterations;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count() /
+        iterations;
     std::printf("  %-14s %lldx%lld: %.3f ms, %.0f GB/s\n", op.name,
                 (long long)rows, (long long)cols, seconds * 1e3,
                 double(bytes) / seconds * 1e-9);

@@ -54,9 +54,9 @@ CudaDriver::open(llvm::StringRef library) {
 #include "ftl/Cuda/CudaSymbols.def"
   if (llvm::Error error = driver->check(driver->cuInit(0), "cuInit"))
     return unavailable(llvm::toString(std::move(error)));
-  if (llvm::Error error = driver->check(
-          driver->cuDriverGetVersion(&driver->driverVersion),
-          "cuDriverGetVersion"))
+  if (llvm::Error error =
+          driver->check(driver->cuDriverGetVersion(&driver->driverVersion),
+                        "cuDriverGetVersion"))
     return std::move(error);
   return std::move(driver);
 }
@@ -102,22 +102,20 @@ DeviceBuffer::~DeviceBuffer() {
 
 llvm::Error DeviceBuffer::copyFrom(const void *host, size_t count) {
   if (count > bytes)
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "copy of " + std::to_string(count) + " bytes into a device buffer of " +
-            std::to_string(bytes));
-  return driver->check(driver->cuMemcpyHtoD(ptr, host, count),
-                       "cuMemcpyHtoD");
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "copy of " + std::to_string(count) +
+                                       " bytes into a device buffer of " +
+                                       std::to_string(bytes));
+  return driver->check(driver->cuMemcpyHtoD(ptr, host, count), "cuMemcpyHtoD");
 }
 
 llvm::Error DeviceBuffer::copyTo(void *host, size_t count) const {
   if (count > bytes)
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "copy of " + std::to_string(count) + " bytes from a device buffer of " +
-            std::to_string(bytes));
-  return driver->check(driver->cuMemcpyDtoH(host, ptr, count),
-                       "cuMemcpyDtoH");
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "copy of " + std::to_string(count) +
+                                       " bytes from a device buffer of " +
+                                       std::to_string(bytes));
+  return driver->check(driver->cuMemcpyDtoH(host, ptr, count), "cuMemcpyDtoH");
 }
 
 CudaModule::CudaModule(CudaModule &&other)
@@ -169,13 +167,12 @@ CudaContext::create(const CudaDriver &driver, int ordinal) {
   if (llvm::Error error = driver.check(
           driver.cuDeviceGet(&ctx->device, ordinal), "cuDeviceGet"))
     return std::move(error);
-  if (llvm::Error error =
-          driver.check(driver.cuDevicePrimaryCtxRetain(&ctx->context,
-                                                       ctx->device),
-                       "cuDevicePrimaryCtxRetain"))
+  if (llvm::Error error = driver.check(
+          driver.cuDevicePrimaryCtxRetain(&ctx->context, ctx->device),
+          "cuDevicePrimaryCtxRetain"))
     return std::move(error);
-  if (llvm::Error error = driver.check(driver.cuCtxSetCurrent(ctx->context),
-                                       "cuCtxSetCurrent"))
+  if (llvm::Error error =
+          driver.check(driver.cuCtxSetCurrent(ctx->context), "cuCtxSetCurrent"))
     return std::move(error);
   return std::move(ctx);
 }

@@ -1,4 +1,4 @@
-//===- ftl/Codegen/Interpreter.h - Reference semantics of ftlt.fused -*- C++ -*-===//
+//===- ftl/Codegen/Interpreter.h - ftlt.fused semantics -----*- C++ -*-===//
 //
 // Part of the ftl project.
 //

@@ -1,4 +1,4 @@
-//===- ftl/Cuda/CudaDriver.h - The CUDA driver API, loaded at run time -*- C++ -*-===//
+//===- ftl/Cuda/CudaDriver.h - The CUDA driver API, loaded -*- C++ -*-===//
 //
 // Part of the ftl project.
 //
@@ -69,7 +69,8 @@ public:
   /// The driver version (e.g. 13000 for CUDA 13.0).
   int version() const { return driverVersion; }
 
-#define FTL_CUDA_SYMBOL(member, name, params) CUresult(*member) params = nullptr;
+#define FTL_CUDA_SYMBOL(member, name, params)                                  \
+  CUresult(*member) params = nullptr;
 #include "ftl/Cuda/CudaSymbols.def"
 
 private:
