@@ -304,9 +304,11 @@ TEST(FormatterTest, ClauseValueInParenthesesNeverStartsALine) {
   std::string comment =
       "train m with o steps 1 clip // c\n (a + b) * c batch 2";
   checkFormatting(comment, "comment");
-  for (const std::string &text : {input, comment})
-    for (llvm::StringRef line : llvm::split(fmt(text), '\n'))
+  for (const std::string &text : {input, comment}) {
+    std::string formatted = fmt(text);
+    for (llvm::StringRef line : llvm::split(formatted, '\n'))
       EXPECT_FALSE(line.ltrim().starts_with("clip")) << line.str();
+  }
 }
 
 //===----------------------------------------------------------------------===//
