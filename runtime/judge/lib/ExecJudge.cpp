@@ -359,9 +359,11 @@ llvm::Expected<Verdict> ExecJudge::judgeItem(Subprocess &process,
     }
 
     // The program closed its stdout or died. If it had served items and
-    // could not even take this request, it went away between items: start
-    // a fresh one and send the request again (once).
-    if (!fresh && result.writeFailed && result.written == 0 && attempt == 0) {
+    // did not read any of this request, it went away between items: start a
+    // fresh one and send the request again (once).
+    bool untouched = (result.writeFailed && result.written == 0) ||
+                     process.unreadInput() == result.written;
+    if (!fresh && untouched && attempt == 0) {
       process.kill();
       continue;
     }

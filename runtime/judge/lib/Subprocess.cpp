@@ -22,6 +22,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -443,11 +444,11 @@ Subprocess::ExchangeResult Subprocess::exchange(llvm::StringRef request,
           writing = false;
       } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
                  errno != EINTR) {
-        // EPIPE: the program closed its stdin or died.
+        // EPIPE: the program closed its stdin or died. The descriptor stays
+        // open so unreadInput() can still look into the pipe.
         SigpipeBlocker::consumePending();
         result.writeFailed = true;
         writing = false;
-        closeFd(in);
       }
     }
     if (errIndex >= 0 && fds[errIndex].revents)
@@ -478,6 +479,13 @@ bool Subprocess::pollIdle() {
   if (leaderExited())
     open = false;
   return open;
+}
+
+size_t Subprocess::unreadInput() const {
+  int unread = 0;
+  if (in < 0 || ::ioctl(in, FIONREAD, &unread) != 0 || unread < 0)
+    return 0;
+  return static_cast<size_t>(unread);
 }
 
 void Subprocess::closeInput() { closeFd(in); }

@@ -98,6 +98,9 @@ public:
   /// Output that arrived on stdout and was not consumed by `exchange`.
   llvm::StringRef pendingOutput() const { return outBuffer; }
 
+  /// Bytes written to the process's stdin that it has not read (still in
+  /// the pipe; also after it died).
+  size_t unreadInput() const;
   /// Whether the process has exited (it is not reaped until `kill`).
   bool hasExited() const { return leaderExited(); }
   /// Closes the process's stdin (it sees end of file).

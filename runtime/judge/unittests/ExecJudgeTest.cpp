@@ -468,9 +468,10 @@ TEST_F(ExecJudgeTest, ChildGetsOnlyStdioAndDefaultSignals) {
 TEST_F(ExecJudgeTest, InvalidUtf8BecomesReplacementCharacters) {
   auto judge = make(python("echo_judge.py", 1));
   ASSERT_TRUE(judge);
-  std::vector<JudgeItem> items = {item("a\xff"
-                                       "b",
-                                       "\xc3", "ok")};
+  // A stray byte, a lone lead byte, a 3-byte character cut short.
+  std::string prompt = "a\xff"
+                       "b";
+  std::vector<JudgeItem> items = {item(prompt, "\xc3", "ok\xe6\x97")};
   JudgeStats stats;
   std::vector<Verdict> verdicts = run(*judge, items, stats);
   llvm::Expected<llvm::json::Value> echoed =
@@ -481,7 +482,7 @@ TEST_F(ExecJudgeTest, InvalidUtf8BecomesReplacementCharacters) {
   EXPECT_EQ(object->getString("prompt"), llvm::StringRef("a\xef\xbf\xbd"
                                                          "b"));
   EXPECT_EQ(object->getString("sample"), llvm::StringRef("\xef\xbf\xbd"));
-  EXPECT_EQ(object->getString("reference"), llvm::StringRef("ok"));
+  EXPECT_EQ(object->getString("reference"), llvm::StringRef("ok\xef\xbf\xbd"));
 }
 
 TEST_F(ExecJudgeTest, LargeItemsAndLargeStderr) {
@@ -728,6 +729,23 @@ TEST_F(ExecJudgeTest, WrongNumberOfAnswerLines) {
   EXPECT_EQ(stats.garbage, 1);
   EXPECT_EQ(stats.timedOut, 1);
   EXPECT_EQ(stats.passed, 3);
+}
+
+TEST_F(ExecJudgeTest, ProgramThatExitsAfterEachAnswerIsRestarted) {
+  // Whether it is gone before the next request is written or only after,
+  // the request it never read goes to a fresh process.
+  auto judge = make(python("oneshot_judge.py", 1));
+  ASSERT_TRUE(judge);
+  std::vector<JudgeItem> items;
+  for (int i = 0; i < 6; ++i)
+    items.push_back(item("", "s" + std::to_string(i), ""));
+  JudgeStats stats;
+  std::vector<Verdict> verdicts = run(*judge, items, stats);
+  for (size_t i = 0; i < items.size(); ++i) {
+    EXPECT_EQ(verdicts[i].failure, "") << verdicts[i].feedback;
+    EXPECT_EQ(verdicts[i].feedback, items[i].sample);
+  }
+  EXPECT_EQ(stats.passed, 6);
 }
 
 TEST_F(ExecJudgeTest, WorkersRunInParallelAndOrderIsKept) {
