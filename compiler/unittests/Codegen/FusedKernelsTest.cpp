@@ -25,6 +25,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -358,12 +359,13 @@ TEST_P(ModelChainTest, EveryGroupMatchesInterpreter) {
 
 INSTANTIATE_TEST_SUITE_P(Inputs, ModelChainTest,
                          ::testing::Values("llama-lora.fused.mlir",
-                                           "gpt2.fused.mlir"),
+                                           "gpt2.fused.mlir",
+                                           "objectives.fused.mlir"),
                          [](const auto &info) {
                            std::string name = info.param;
-                           return name.substr(0, name.find('.')) == "gpt2"
-                                      ? std::string("gpt2")
-                                      : std::string("llama_lora");
+                           name = name.substr(0, name.find('.'));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
                          });
 
 //===----------------------------------------------------------------------===//

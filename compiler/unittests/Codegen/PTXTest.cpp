@@ -195,7 +195,8 @@ TEST_F(CodegenTest, GpuMatchesCpuJit) {
         compareWithCpu(**gpu, *module, rowsPerBlock, 2e-5);
     }
   }
-  for (const char *input : {"llama-lora.fused.mlir", "gpt2.fused.mlir"}) {
+  for (const char *input :
+       {"llama-lora.fused.mlir", "gpt2.fused.mlir", "objectives.fused.mlir"}) {
     SCOPED_TRACE(input);
     auto buffer = llvm::MemoryBuffer::getFile(
         sourcePath(std::string("test/Codegen/Inputs/") + input));
