@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Decoder.h"
+#include "RowGemm.h"
 
 #include "ftl/Kernels/Gemm.h"
 #include "ftl/Kernels/ThreadPool.h"
@@ -223,7 +224,9 @@ void layerNormRow(int64_t dim, const float *x, const float *weight,
     y[i] = (x[i] - m) * rstd * weight[i] + bias[i];
 }
 
-constexpr double kParallelWork = 1 << 16;
+/// Rough flop count below which waking the pool costs more than it saves
+/// (the same bound as sgemm's, 64^3).
+constexpr double kParallelWork = 1 << 18;
 
 } // namespace
 
@@ -244,7 +247,7 @@ Decoder::Decoder(const ResolvedModel &model, int64_t slots, int64_t capacity,
     : model(model), config(*model.config), numSlots(slots), cap(capacity),
       maxTokens(maxStepTokens), maxLogits(maxLogitRows), pool(pool),
       threads(pool ? std::max(1, pool->numThreads()) : 1),
-      buf(std::make_unique<Buffers>()) {
+      isa(kernels::detectKernelIsa()), buf(std::make_unique<Buffers>()) {
   const ModelConfig &c = config;
   const int64_t hd = c.headDim, qDim = c.heads * hd, kvDim = c.kvHeads * hd;
   const size_t cacheSize =
@@ -366,17 +369,21 @@ void Decoder::norm(int64_t T, const float *x, const float *weight,
   });
 }
 
-void Decoder::linear(const LinearRef &l, int64_t T, const float *x, float *y,
-                     bool accumulate) {
-  float beta = accumulate ? 1.0f : 0.0f;
+void Decoder::linear(const LinearRef &l, int64_t T, int64_t vectorRows,
+                     const float *x, float *y, bool accumulate) {
+  bool add = accumulate;
   if (l.bias && !accumulate) {
     // y = bias + x W^T, rounded as (x W^T) + b.
     for (int64_t t = 0; t < T; ++t)
       std::memcpy(y + t * l.out, l.bias, l.out * sizeof(float));
-    beta = 1.0f;
+    add = true;
   }
-  kernels::sgemm(Trans::No, Trans::Yes, T, l.out, l.in, 1.0f, x, l.in, l.weight,
-                 l.in, beta, y, l.out, pool);
+  const int64_t V = std::min(vectorRows, T), G = T - V;
+  rowGemm(isa, V, l.out, l.in, 1.0f, x, l.in, l.weight, l.in, add, y, l.out,
+          pool);
+  kernels::sgemm(Trans::No, Trans::Yes, G, l.out, l.in, 1.0f, x + V * l.in,
+                 l.in, l.weight, l.in, add ? 1.0f : 0.0f, y + V * l.out, l.out,
+                 pool);
   if (l.bias && accumulate)
     parallel(T, 1.0 * T * l.out, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t)
@@ -385,10 +392,15 @@ void Decoder::linear(const LinearRef &l, int64_t T, const float *x, float *y,
     });
   if (l.loraA) {
     float *tmp = buf->loraTmp.data();
-    kernels::sgemm(Trans::No, Trans::Yes, T, l.rank, l.in, 1.0f, x, l.in,
-                   l.loraA, l.in, 0.0f, tmp, l.rank, pool);
-    kernels::sgemm(Trans::No, Trans::Yes, T, l.out, l.rank, l.scale, tmp,
-                   l.rank, l.loraB, l.rank, 1.0f, y, l.out, pool);
+    rowGemm(isa, V, l.rank, l.in, 1.0f, x, l.in, l.loraA, l.in, false, tmp,
+            l.rank, pool);
+    rowGemm(isa, V, l.out, l.rank, l.scale, tmp, l.rank, l.loraB, l.rank, true,
+            y, l.out, pool);
+    kernels::sgemm(Trans::No, Trans::Yes, G, l.rank, l.in, 1.0f, x + V * l.in,
+                   l.in, l.loraA, l.in, 0.0f, tmp + V * l.rank, l.rank, pool);
+    kernels::sgemm(Trans::No, Trans::Yes, G, l.out, l.rank, l.scale,
+                   tmp + V * l.rank, l.rank, l.loraB, l.rank, 1.0f,
+                   y + V * l.out, l.out, pool);
   }
 }
 
@@ -511,10 +523,13 @@ void Decoder::mlpActivation(int64_t T) {
   });
 }
 
-void Decoder::lmHead(llvm::ArrayRef<StepToken> tokens) {
-  int64_t rows = 0;
-  for (const StepToken &t : tokens)
-    rows = std::max<int64_t>(rows, t.logitsRow + 1);
+void Decoder::lmHead(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens) {
+  int64_t rows = 0, vectorRows = 0;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    rows = std::max<int64_t>(rows, tokens[t].logitsRow + 1);
+    if (static_cast<int64_t>(t) < decodeTokens && tokens[t].logitsRow >= 0)
+      vectorRows = std::max<int64_t>(vectorRows, tokens[t].logitsRow + 1);
+  }
   if (rows == 0)
     return;
   assert(rows <= maxLogits && "logits row out of range");
@@ -530,37 +545,44 @@ void Decoder::lmHead(llvm::ArrayRef<StepToken> tokens) {
     else
       rmsNormRow(dim, x, model.finalNormWeight, eps, y);
   }
-  linear(model.head, rows, buf->finalHidden.data(), buf->logits.data(),
-         /*accumulate=*/false);
+#ifndef NDEBUG
+  for (size_t t = 0; t < tokens.size(); ++t)
+    assert((static_cast<int64_t>(t) < decodeTokens || tokens[t].logitsRow < 0 ||
+            tokens[t].logitsRow >= vectorRows) &&
+           "decode tokens' logits rows must come first");
+#endif
+  linear(model.head, rows, vectorRows, buf->finalHidden.data(),
+         buf->logits.data(), /*accumulate=*/false);
 }
 
-void Decoder::step(llvm::ArrayRef<StepToken> tokens) {
+void Decoder::step(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens) {
   const int64_t T = static_cast<int64_t>(tokens.size());
   if (T == 0)
     return;
   assert(T <= maxTokens && "too many tokens for one step");
+  const int64_t D = std::min(decodeTokens, T);
   const ModelConfig &c = config;
   float *x = buf->x.data(), *h = buf->h.data();
   embed(tokens);
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerRef &L = model.layers[l];
     norm(T, x, L.attnNormWeight, L.attnNormBias, h);
-    linear(L.q, T, h, buf->q.data(), false);
-    linear(L.k, T, h, buf->k.data(), false);
-    linear(L.v, T, h, buf->v.data(), false);
+    linear(L.q, T, D, h, buf->q.data(), false);
+    linear(L.k, T, D, h, buf->k.data(), false);
+    linear(L.v, T, D, h, buf->v.data(), false);
     if (!c.isGPT2()) {
       rope(tokens, buf->q.data(), c.heads);
       rope(tokens, buf->k.data(), c.kvHeads);
     }
     storeKv(l, tokens);
     attend(l, tokens);
-    linear(L.o, T, buf->att.data(), x, /*accumulate=*/true);
+    linear(L.o, T, D, buf->att.data(), x, /*accumulate=*/true);
     norm(T, x, L.mlpNormWeight, L.mlpNormBias, h);
     if (c.hasGate())
-      linear(L.gate, T, h, buf->gate.data(), false);
-    linear(L.up, T, h, buf->up.data(), false);
+      linear(L.gate, T, D, h, buf->gate.data(), false);
+    linear(L.up, T, D, h, buf->up.data(), false);
     mlpActivation(T);
-    linear(L.down, T, buf->gate.data(), x, /*accumulate=*/true);
+    linear(L.down, T, D, buf->gate.data(), x, /*accumulate=*/true);
   }
-  lmHead(tokens);
+  lmHead(tokens, D);
 }

@@ -25,6 +25,7 @@
 #define FTL_GENERATE_DECODER_H
 
 #include "ftl/Generate/Generate.h"
+#include "ftl/Kernels/Isa.h"
 
 #include <memory>
 
@@ -86,7 +87,13 @@ public:
   /// Runs one step. Tokens of a slot must come in increasing positions, and
   /// every earlier position of the slot must already be in the cache (or in
   /// this step); logitsRow values must be distinct and < maxLogitRows.
-  void step(llvm::ArrayRef<StepToken> tokens);
+  ///
+  /// The first `decodeTokens` tokens are decode tokens (one per slot, its
+  /// newest): their linear layers use rowGemm, the others' sgemm. A token
+  /// always takes the path of its kind, so its result never depends on the
+  /// rest of the step. Decode tokens' logits rows must come before the
+  /// others'.
+  void step(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens = 0);
 
   /// Logits of row `row` of the last step, [vocab].
   const float *logits(int64_t row) const;
@@ -105,13 +112,14 @@ private:
   void embed(llvm::ArrayRef<StepToken> tokens);
   void norm(int64_t T, const float *x, const float *weight, const float *bias,
             float *y) const;
-  void linear(const LinearRef &l, int64_t T, const float *x, float *y,
-              bool accumulate);
+  /// y (+)= x W^T + b + LoRA for T rows; rows [0, vectorRows) use rowGemm.
+  void linear(const LinearRef &l, int64_t T, int64_t vectorRows, const float *x,
+              float *y, bool accumulate);
   void rope(llvm::ArrayRef<StepToken> tokens, float *x, int64_t heads);
   void storeKv(int64_t layer, llvm::ArrayRef<StepToken> tokens);
   void attend(int64_t layer, llvm::ArrayRef<StepToken> tokens);
   void mlpActivation(int64_t T);
-  void lmHead(llvm::ArrayRef<StepToken> tokens);
+  void lmHead(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens);
   float *cacheK(int64_t layer, int64_t slot, int64_t kvHead) const;
   float *cacheV(int64_t layer, int64_t slot, int64_t kvHead) const;
   /// Runs fn(begin, end) over [0, n) on the pool when `work` (rough flop
@@ -124,6 +132,7 @@ private:
   int64_t numSlots, cap, maxTokens, maxLogits;
   kernels::ThreadPool *pool;
   int threads;
+  kernels::KernelIsa isa;
   std::unique_ptr<Buffers> buf;
 };
 

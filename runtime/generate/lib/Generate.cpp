@@ -27,6 +27,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <unistd.h>
+
 using namespace ftl::rt;
 using namespace ftl::rt::detail;
 
@@ -221,6 +223,19 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
   // The last sampled token of a row is never fed back.
   const int64_t capacity =
       std::max<int64_t>(1, std::min(c.ctx, maxPrompt + options.maxTokens));
+  // The cache is allocated up front: refuse what cannot fit in memory
+  // rather than die in the allocator.
+  const double cacheBytes =
+      2.0 * sizeof(float) * c.layers * S * c.kvHeads * capacity * c.headDim;
+  const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                          static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (physical > 0 && cacheBytes > physical)
+    return fail("generate: the KV cache of " + llvm::Twine(S) + " rows x " +
+                llvm::Twine(capacity) + " positions needs " +
+                formatDouble(cacheBytes / (1u << 30)) +
+                " GiB but this machine has " +
+                formatDouble(physical / (1u << 30)) +
+                " GiB of memory (lower the batch size or 'max_tokens')");
   Decoder decoder(*model, S, capacity, S + kPrefillBudget, S, pool);
   std::vector<Slot> slots(static_cast<size_t>(S));
   std::vector<float> promptLogits(static_cast<size_t>(S * V));
@@ -303,6 +318,7 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
            static_cast<int32_t>(rows[slot.row].promptLen + s.tokens.size() - 1),
            s.tokens.back(), slot.logitsRow});
     }
+    const int64_t decodeTokens = static_cast<int64_t>(step.size());
     int64_t budget = kPrefillBudget;
     for (int64_t i = 0; i < S && budget > 0; ++i) {
       Slot &slot = slots[i];
@@ -322,7 +338,7 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
       slot.filled += count;
       budget -= count;
     }
-    decoder.step(step);
+    decoder.step(step, decodeTokens);
 
     // Rows that finished their prompt keep its logits; their waiting
     // siblings copy the prompt's cache.

@@ -6,6 +6,7 @@
 
 #include "TestUtil.h"
 
+#include "ftl/Models/Init.h"
 #include "ftl/Tokenizers/Tokenizer.h"
 
 #include <cmath>
@@ -202,6 +203,36 @@ TEST(Errors, LoraDeltas) {
             "(expected a canonical weight name such as "
             "'layers.0.attn.q.weight'; the head of a tied model cannot take "
             "a delta)");
+}
+
+TEST(Errors, CacheLargerThanMemory) {
+  // 16 rows x 2^24 positions x 4 layers x 256 channels, keys and values:
+  // 2^41 bytes.
+  auto config = modelConfigFromArgs("llama", {{"vocab", int64_t(8)},
+                                              {"dim", int64_t(256)},
+                                              {"layers", int64_t(4)},
+                                              {"heads", int64_t(1)},
+                                              {"ffn", int64_t(8)},
+                                              {"ctx", int64_t(1) << 24}});
+  ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  Rng rng(1);
+  ModelWeights weights = initModelWeights(*config, rng);
+  ModelView view;
+  view.config = &*config;
+  view.weights = &weights;
+  SamplingOptions o;
+  o.maxTokens = int64_t(1) << 30;
+  std::vector<std::vector<int32_t>> prompts(16, {1});
+  std::string message = generateError(view, prompts, o);
+  EXPECT_EQ(message.rfind("generate: the KV cache of 16 rows x 16777216 "
+                          "positions needs 2048 GiB but this machine has ",
+                          0),
+            0u)
+      << message;
+  EXPECT_NE(message.find("GiB of memory (lower the batch size or "
+                         "'max_tokens')"),
+            std::string::npos)
+      << message;
 }
 
 TEST(Errors, LoraOnTheHeadOfAnUntiedModel) {
