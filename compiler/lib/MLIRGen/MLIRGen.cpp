@@ -549,9 +549,15 @@ private:
   mlir::Value toF64(mlir::Value v, const Stmt *stmt) {
     if (!v || v.getType().isF64())
       return v;
-    if (v.getType().isInteger(64))
-      return builder.create<mlir::arith::SIToFPOp>(loc(stmt),
-                                                   builder.getF64Type(), v);
+    if (v.getType().isInteger(64)) {
+      mlir::Location l = stmt ? loc(stmt) : v.getLoc();
+      // A literal stays a constant (loss weights must be constants).
+      if (auto c = v.getDefiningOp<mlir::arith::ConstantOp>())
+        if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(c.getValue()))
+          return builder.create<mlir::arith::ConstantOp>(
+              l, builder.getF64FloatAttr(double(i.getInt())));
+      return builder.create<mlir::arith::SIToFPOp>(l, builder.getF64Type(), v);
+    }
     return v;
   }
 

@@ -72,13 +72,21 @@ void (::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
   out.totalWeight = 0;
   out.samples = 0;
   out.tokens = 0;
-  for (int64_t r = 0; r < batch.rows; ++r) {
-    out.rowExamples[r] = batch.exampleIndices[r];
-    out.rowRejected[r] = batch.parts[r] == TokenizedExample::Part::Rejected;
+  // The step function wants every chosen row first, then the rejected rows
+  // in the same pair order; the batcher interleaves a pair's two rows.
+  std::vector<int64_t> order;
+  for (bool rejected : {false, true})
+    for (int64_t r = 0; r < batch.rows; ++r)
+      if ((batch.parts[r] == TokenizedExample::Part::Rejected) == rejected)
+        order.push_back(r);
+  for (int64_t to = 0; to < batch.rows; ++to) {
+    int64_t r = order[to];
+    out.rowExamples[to] = batch.exampleIndices[r];
+    out.rowRejected[to] = batch.parts[r] == TokenizedExample::Part::Rejected;
     int64_t len = std::min<int64_t>(batch.seqLen, seq);
     bool supervised = false;
     for (int64_t i = 0; i < len; ++i) {
-      int64_t from = r * batch.seqLen + i, at = r * seq + i;
+      int64_t from = r * batch.seqLen + i, at = to * seq + i;
       out.ids[at] = batch.ids[from];
       out.positions[at] = batch.positions[from];
       out.segments[at] = batch.segmentIds[from];
