@@ -121,16 +121,27 @@ std::string encodeRequest(const JudgeItem &item) {
   return line;
 }
 
-/// A quoted, escaped, shortened copy of a bad answer line for a message.
+/// A quoted, shortened copy of program output for a message: control
+/// characters become \n, \r, \t or \xNN; at most 200 bytes are kept.
 std::string quoteLine(llvm::StringRef line) {
-  std::string text;
-  llvm::raw_string_ostream stream(text);
-  stream << '\'';
-  llvm::printEscapedString(line.take_front(200), stream);
+  std::string text = "'";
+  for (char c : line.take_front(200)) {
+    unsigned char byte = static_cast<unsigned char>(c);
+    if (c == '\n')
+      text += "\\n";
+    else if (c == '\r')
+      text += "\\r";
+    else if (c == '\t')
+      text += "\\t";
+    else if (byte < 0x20 || byte == 0x7f)
+      text += "\\x" + llvm::utohexstr(byte, /*LowerCase=*/true, /*Width=*/2);
+    else
+      text.push_back(c);
+  }
   if (line.size() > 200)
-    stream << "...";
-  stream << '\'';
-  return stream.str();
+    text += "...";
+  text += "'";
+  return text;
 }
 
 /// Parses one answer line. On failure returns false and says why in
@@ -243,6 +254,14 @@ private:
   Verdict failureVerdict(llvm::StringRef kind, const std::string &what,
                          const std::string &stderrText, bool truncated);
 
+  /// The command for messages: argv joined by spaces, shortened.
+  std::string commandText() const {
+    std::string text = llvm::join(options.argv, " ");
+    if (text.size() > 200)
+      text = text.substr(0, 197) + "...";
+    return text;
+  }
+
   ExecOptions options;
   SpawnSpec spec;
   std::vector<std::unique_ptr<Subprocess>> processes;
@@ -254,7 +273,7 @@ Verdict ExecJudge::failureVerdict(llvm::StringRef kind, const std::string &what,
                                   bool truncated) {
   Verdict verdict;
   verdict.failure = kind.str();
-  verdict.feedback = "judge program '" + options.argv.front() + "' " + what;
+  verdict.feedback = "judge program '" + commandText() + "' " + what;
   if (!stderrText.empty()) {
     verdict.feedback += truncated ? "\n--- judge stderr (last part) ---\n"
                                   : "\n--- judge stderr ---\n";
@@ -262,6 +281,15 @@ Verdict ExecJudge::failureVerdict(llvm::StringRef kind, const std::string &what,
   }
   verdict.feedback = validUtf8(std::move(verdict.feedback));
   return verdict;
+}
+
+/// " (its stdout had '...' without a newline)" when the program left an
+/// unfinished line, else "".
+static std::string unfinishedOutput(const Subprocess &process) {
+  if (process.pendingOutput().empty())
+    return "";
+  return " (its stdout had " + quoteLine(process.pendingOutput()) +
+         " without a newline)";
 }
 
 Verdict ExecJudge::failed(Subprocess &process, llvm::StringRef kind,
@@ -275,6 +303,7 @@ Verdict ExecJudge::failed(Subprocess &process, llvm::StringRef kind,
 
 Verdict ExecJudge::crashed(Subprocess &process) {
   // Let it finish dying (and writing stderr) to learn how it ended.
+  std::string unfinished = unfinishedOutput(process);
   process.waitForExit(after(kCrashGraceSeconds));
   bool exited = process.hasExited();
   std::string ended = process.kill();
@@ -286,8 +315,8 @@ Verdict ExecJudge::crashed(Subprocess &process) {
   if (memory)
     what = "ran out of memory (limit " +
            std::to_string(options.memoryLimitBytes) + " bytes) and ";
-  what += ended + " before answering; a fresh one is started for the next "
-                  "item";
+  what += ended + " before answering" + unfinished +
+          "; a fresh one is started for the next item";
   Verdict verdict =
       failureVerdict(memory ? "memory" : "crash", what,
                      process.stderrTail().str(), process.stderrTruncated());
@@ -342,13 +371,16 @@ llvm::Expected<Verdict> ExecJudge::judgeItem(Subprocess &process,
       process.clearStderr();
       return verdict;
     }
-    case Subprocess::Event::Timeout:
-      return failed(process, "timeout",
-                    "gave no answer within " +
-                        formatSeconds(options.timeoutSeconds) +
-                        " s; it was killed and restarted (if it did answer, "
-                        "it may not have flushed stdout: in Python use "
-                        "print(..., flush=True))");
+    case Subprocess::Event::Timeout: {
+      std::string what = "gave no answer within " +
+                         formatSeconds(options.timeoutSeconds) + " s";
+      if (process.pendingOutput().empty())
+        what += " (if it did answer, it may not have flushed stdout: in "
+                "Python use print(..., flush=True))";
+      else
+        what += unfinishedOutput(process);
+      return failed(process, "timeout", what + "; it was killed and restarted");
+    }
     case Subprocess::Event::TooLong:
       return failed(process, "garbage",
                     "answered with a line longer than " +

@@ -116,8 +116,12 @@ public:
 
   /// Stderr written since the last `clearStderr` (at most kStderrKeep bytes,
   /// the most recent), and whether earlier bytes were dropped.
-  llvm::StringRef stderrTail() const { return errTail; }
-  bool stderrTruncated() const { return errDropped; }
+  llvm::StringRef stderrTail() const {
+    return llvm::StringRef(errTail).take_back(kStderrKeep);
+  }
+  bool stderrTruncated() const {
+    return errDropped || errTail.size() > kStderrKeep;
+  }
   void clearStderr() {
     errTail.clear();
     errDropped = false;

@@ -299,7 +299,8 @@ TEST_F(ExecJudgeTest, GarbageAnswers) {
       {"empty", "garbage", "empty line"},
       {"nan", "garbage", "not valid JSON"},
       {"huge", "garbage", "longer than 1048576 bytes"},
-      {"partial", "timeout", "gave no answer"},
+      {"partial", "timeout",
+       "(its stdout had '{\"score\": 1' without a newline)"},
       {"fine", "", "fine"},
   };
   std::vector<JudgeItem> items;
@@ -529,7 +530,7 @@ TEST_F(ExecJudgeTest, LargeItemsAndLargeStderr) {
   EXPECT_EQ(verdicts[1].failure, "crash");
   EXPECT_TRUE(llvm::StringRef(verdicts[1].feedback).ends_with("the end\n"));
   EXPECT_TRUE(contains(verdicts[1].feedback, "judge stderr (last part)"));
-  EXPECT_LT(verdicts[1].feedback.size(), 17000u);
+  EXPECT_LT(verdicts[1].feedback.size(), 8192u + 600u);
   EXPECT_EQ(verdicts[2].failure, "");
 }
 
@@ -676,8 +677,9 @@ TEST_F(ExecJudgeTest, JudgeThatExitsImmediately) {
   std::vector<Verdict> verdicts = run(*judge, items, stats);
   for (const Verdict &verdict : verdicts) {
     EXPECT_EQ(verdict.failure, "crash");
-    EXPECT_TRUE(contains(verdict.feedback, "exited with status 2 before "
-                                           "answering"))
+    EXPECT_TRUE(contains(verdict.feedback,
+                         "judge program 'python3 " + input("exit_judge.py") +
+                             "' exited with status 2 before answering"))
         << verdict.feedback;
     EXPECT_TRUE(contains(verdict.feedback,
                          "--- judge stderr ---\nbad configuration: missing "
@@ -718,7 +720,9 @@ TEST_F(ExecJudgeTest, WrongNumberOfAnswerLines) {
   EXPECT_EQ(verdicts[0].feedback, "for A");
   EXPECT_EQ(verdicts[1].failure, "garbage");
   EXPECT_TRUE(contains(verdicts[1].feedback,
-                       "printed more than one line for one request"))
+                       "printed more than one line for one request (extra "
+                       "output '{\"score\": 1, \"feedback\": \"for "
+                       "TWICE\"}\\n')"))
       << verdicts[1].feedback;
   // No answer is shifted onto the next item.
   EXPECT_EQ(verdicts[2].failure, "");
