@@ -15,7 +15,7 @@
 
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
-#include "ftl/Engine/InterpretedKernels.h"
+#include "ftl/Engine/JitKernels.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Models/Init.h"
 #include "ftl/Models/ModelIO.h"
@@ -152,11 +152,11 @@ llvm::Error Interpreter::run() {
   module.walk([&](fd::SeedOp op) { seed = uint64_t(op.getValue()); });
   rng = Rng(seed);
 
-  // Fused groups: interpreted for now (the JIT plugs in here).
-  auto interpreted = InterpretedKernels::create(module);
-  if (!interpreted)
-    return interpreted.takeError();
-  kernels = std::move(*interpreted);
+  // Fused groups: JIT-compiled (or interpreted, see JitKernels.h).
+  auto compiled = makeFusedKernels(module);
+  if (!compiled)
+    return compiled.takeError();
+  kernels = std::move(*compiled);
 
   // The run folder and its metrics log.
   RunInfo info;

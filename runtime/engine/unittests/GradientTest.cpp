@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ftl/Dialect/FTLT/IR/FTLTOps.h"
-#include "ftl/Engine/InterpretedKernels.h"
+#include "ftl/Engine/JitKernels.h"
 #include "ftl/Engine/Program.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Pipeline/Pipeline.h"
@@ -38,7 +38,7 @@ using namespace ::ftl::rt;
 namespace {
 
 struct Compiled {
-  std::unique_ptr<InterpretedKernels> kernels;
+  std::unique_ptr<FusedKernelProvider> kernels;
   std::unique_ptr<Program> program;
 };
 
@@ -82,7 +82,7 @@ protected:
 
   Compiled build(ModuleOp module) {
     Compiled c;
-    auto kernels = InterpretedKernels::create(module);
+    auto kernels = makeFusedKernels(module);
     EXPECT_TRUE(bool(kernels)) << llvm::toString(kernels.takeError());
     c.kernels = std::move(*kernels);
     auto fn = *module.getOps<func::FuncOp>().begin();

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ftl/Engine/InterpretedKernels.h"
+#include "ftl/Engine/JitKernels.h"
 #include "ftl/Engine/Program.h"
 #include "ftl/Engine/Run.h"
 #include "ftl/Kernels/ThreadPool.h"
@@ -82,7 +82,7 @@ TEST_P(ParityTest, LossAndGradientsMatchTransformers) {
   });
   ASSERT_TRUE(gradFn);
 
-  auto kernels = InterpretedKernels::create(*module);
+  auto kernels = makeFusedKernels(*module);
   ASSERT_TRUE(bool(kernels));
   ::ftl::kernels::ThreadPool pool(2);
   auto program = Program::build(gradFn, **kernels, &pool);
