@@ -3,21 +3,44 @@
 // Part of the ftl project.
 //
 //===----------------------------------------------------------------------===//
+//
+// Cost per token: one pass over the vocabulary for the scaled logits and
+// their maximum; top-k keeps a size-k heap in a second pass (then exp() runs
+// on the k survivors only); otherwise exp() runs on every token. Top-p
+// histograms the kept tokens' weights into buckets of equal width in log
+// space below the maximum, finds the bucket where the mass from the top
+// reaches p, and sorts only the tokens of the buckets above it and of that
+// bucket: the walk over them in (value desc, id asc) order gives exactly
+// the nucleus a full sort would.
+//
+//===----------------------------------------------------------------------===//
 
 #include "Sampler.h"
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <limits>
 
 using namespace ftl::rt;
 using namespace ftl::rt::detail;
 
+namespace {
+
+/// Buckets of the top-p histogram and the log-space range they cover; the
+/// last bucket also takes everything further below the maximum.
+constexpr int kBuckets = 512;
+constexpr float kBucketRange = 32.0f;
+
+} // namespace
+
 int32_t ftl::rt::detail::argmaxToken(const float *logits, int64_t vocab) {
   int64_t best = 0;
+  float bestValue = logits[0];
   for (int64_t i = 1; i < vocab; ++i)
-    if (logits[i] > logits[best])
+    if (logits[i] > bestValue) {
+      bestValue = logits[i];
       best = i;
+    }
   return static_cast<int32_t>(best);
 }
 
@@ -32,31 +55,46 @@ int32_t ftl::rt::detail::sampleToken(const float *logits, int64_t vocab,
   s.order.resize(V);
   // As transformers: scores / temperature in fp32.
   const float temperature = static_cast<float>(params.temperature);
+  float *z = s.scaled.data();
   for (size_t i = 0; i < V; ++i)
-    s.scaled[i] = logits[i] / temperature;
-  std::iota(s.order.begin(), s.order.end(), 0);
-  const float *z = s.scaled.data();
+    z[i] = logits[i] / temperature;
+  // The ranking: greater value first, lower id among equals.
   auto better = [z](int32_t a, int32_t b) {
     return z[a] > z[b] || (z[a] == z[b] && a < b);
   };
-  auto first = s.order.begin();
+  int32_t *order = s.order.data();
   int64_t count = vocab;
 
   if (params.topK > 0 && params.topK < vocab) {
-    std::nth_element(first, first + (params.topK - 1), s.order.end(), better);
-    // Every token at least as likely as the k-th stays (ties included).
-    const float threshold = z[s.order[params.topK - 1]];
-    auto end = std::partition(first + params.topK, s.order.end(),
-                              [&](int32_t i) { return z[i] >= threshold; });
-    count = end - first;
+    // The k best in a heap whose top is the worst of them; then every token
+    // at least as likely as the k-th stays (ties included).
+    const int64_t k = params.topK;
+    for (int64_t i = 0; i < k; ++i)
+      order[i] = static_cast<int32_t>(i);
+    std::make_heap(order, order + k, better);
+    for (int64_t i = k; i < vocab; ++i) {
+      if (!better(static_cast<int32_t>(i), order[0]))
+        continue;
+      std::pop_heap(order, order + k, better);
+      order[k - 1] = static_cast<int32_t>(i);
+      std::push_heap(order, order + k, better);
+    }
+    const float threshold = z[order[0]];
+    count = 0;
+    for (int64_t i = 0; i < vocab; ++i)
+      if (z[i] >= threshold)
+        order[count++] = static_cast<int32_t>(i);
+  } else {
+    for (int64_t i = 0; i < vocab; ++i)
+      order[i] = static_cast<int32_t>(i);
   }
 
-  float maxScaled = z[s.order[0]];
-  for (int64_t k = 1; k < count; ++k)
-    maxScaled = std::max(maxScaled, z[s.order[k]]);
+  float maxScaled = -std::numeric_limits<float>::infinity();
+  for (int64_t k = 0; k < count; ++k)
+    maxScaled = std::max(maxScaled, z[order[k]]);
   double total = 0;
   for (int64_t k = 0; k < count; ++k) {
-    int32_t i = s.order[k];
+    const int32_t i = order[k];
     s.weight[i] = std::exp(z[i] - maxScaled); // fp32 exp, summed in double
     total += s.weight[i];
   }
@@ -64,44 +102,50 @@ int32_t ftl::rt::detail::sampleToken(const float *logits, int64_t vocab,
     return argmaxToken(logits, vocab);
 
   if (params.topP < 1.0) {
-    // The nucleus is the K best tokens, K the least count whose mass
-    // reaches p. Narrow (begin, end] around K by halving with
-    // nth_element (expected O(count)), then walk the last few in order.
     const double target = params.topP * total;
-    int64_t begin = 0, end = count;
-    double before = 0; // mass of order[0, begin), all better than the rest
-    while (end - begin > 64) {
-      const int64_t mid = begin + (end - begin) / 2;
-      std::nth_element(first + begin, first + mid, first + end, better);
-      double upper = 0;
-      for (int64_t k = begin; k < mid; ++k)
-        upper += s.weight[s.order[k]];
-      if (before + upper >= target) {
-        end = mid;
-      } else {
-        before += upper;
-        begin = mid;
+    // Histogram of the weights by distance below the maximum.
+    double mass[kBuckets] = {};
+    auto bucketOf = [&](int32_t i) {
+      float d = (maxScaled - z[i]) * (kBuckets / kBucketRange);
+      return d < kBuckets - 1 ? static_cast<int>(d) : kBuckets - 1;
+    };
+    for (int64_t k = 0; k < count; ++k)
+      mass[bucketOf(order[k])] += s.weight[order[k]];
+    // The bucket where the mass from the top reaches p holds the boundary.
+    int last = kBuckets - 1;
+    double above = 0;
+    for (int b = 0; b < kBuckets; ++b) {
+      if (above + mass[b] >= target) {
+        last = b;
+        break;
       }
+      above += mass[b];
     }
-    std::sort(first + begin, first + end, better);
-    int64_t keep = begin;
-    for (; keep < end; ++keep) {
+    // Candidates: every token of buckets 0..last, ranked; walk them.
+    int64_t candidates = 0;
+    for (int64_t k = 0; k < count; ++k)
+      if (bucketOf(order[k]) <= last)
+        order[candidates++] = order[k];
+    std::sort(order, order + candidates, better);
+    double before = 0;
+    int64_t keep = 0;
+    for (; keep < candidates; ++keep) {
       if (keep > 0 && before >= target)
         break;
-      before += s.weight[s.order[keep]];
+      before += s.weight[order[keep]];
     }
     count = keep;
   }
 
   double kept = 0;
   for (int64_t k = 0; k < count; ++k)
-    kept += s.weight[s.order[k]];
+    kept += s.weight[order[k]];
   const double u = rng.uniformDouble() * kept;
   double acc = 0;
   for (int64_t k = 0; k < count; ++k) {
-    acc += s.weight[s.order[k]];
+    acc += s.weight[order[k]];
     if (u < acc)
-      return s.order[k];
+      return order[k];
   }
-  return s.order[count - 1];
+  return order[count - 1];
 }
