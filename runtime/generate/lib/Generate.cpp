@@ -206,6 +206,11 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
   }
 
   const int64_t n = options.n;
+  constexpr int64_t kMaxRows = int64_t(1) << 31;
+  if (!prompts.empty() && n > kMaxRows / static_cast<int64_t>(prompts.size()))
+    return fail("generate: " + llvm::Twine(prompts.size()) + " prompts x " +
+                llvm::Twine(n) + " samples is more than " +
+                llvm::Twine(kMaxRows) + " rows");
   const int64_t R = static_cast<int64_t>(prompts.size()) * n;
   std::vector<Sample> samples(static_cast<size_t>(R));
   std::vector<Row> rows(static_cast<size_t>(R));
@@ -221,8 +226,11 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
 
   const int64_t S = std::min(batchSize, R);
   // The last sampled token of a row is never fed back.
+  // (maxTokens may be as large as int64 allows: no sum that could overflow)
   const int64_t capacity =
-      std::max<int64_t>(1, std::min(c.ctx, maxPrompt + options.maxTokens));
+      std::max<int64_t>(1, options.maxTokens >= c.ctx - maxPrompt
+                               ? c.ctx
+                               : maxPrompt + options.maxTokens);
   // The cache is allocated up front: refuse what cannot fit in memory
   // rather than die in the allocator.
   const double cacheBytes =

@@ -88,6 +88,14 @@ TEST(Errors, Options) {
                              "0..255)");
 }
 
+TEST(Errors, TooManyRows) {
+  SamplingOptions o;
+  o.n = int64_t(1) << 40;
+  EXPECT_EQ(generateError(viewOf(llama()), {{1}, {2}, {3}}, o),
+            "generate: 3 prompts x 1099511627776 samples is more than "
+            "2147483648 rows");
+}
+
 TEST(Errors, Prompts) {
   ModelView view = viewOf(llama());
   SamplingOptions o;

@@ -11,6 +11,8 @@
 #include "ftl/Models/Init.h"
 #include "ftl/Tokenizers/Tokenizer.h"
 
+#include <limits>
+
 using namespace ftl;
 using namespace ftl::rt;
 using namespace ftl::test;
@@ -254,6 +256,18 @@ TEST(Generate, TheContextLimitEndsRowsWithLength) {
   EXPECT_EQ(s[1].finish, "length");
   EXPECT_EQ(s[1].text, "");
   EXPECT_EQ(s[2].tokens.size(), 10u);
+}
+
+TEST(Generate, HugeMaxTokensStopsAtTheContext) {
+  SamplingOptions o;
+  o.maxTokens = std::numeric_limits<int64_t>::max();
+  o.temperature = 1.0;
+  auto s = run(viewOf(llama()), {{1, 2, 3}, std::vector<int32_t>(120, 9)}, o,
+               nullptr);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].tokens.size(), 125u);
+  EXPECT_EQ(s[1].tokens.size(), 8u);
+  EXPECT_EQ(s[0].finish, "length");
 }
 
 TEST(Generate, GPT2PositionsUpToTheContext) {
