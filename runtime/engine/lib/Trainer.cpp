@@ -160,7 +160,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       return e;
 
   // Gradient accumulators and optimizer states, one per trainable tensor.
-  std::map<std::string, std::vector<float>> gradAcc, optState;
+  std::map<std::string, std::vector<float>> gradAcc;
+  std::map<std::string, Tensor> optState; // "<parameter>.<slot>"
   for (const ::ftl::PlannedTensor &t : plan->tensors) {
     if (!t.trainable)
       continue;
@@ -198,10 +199,14 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     if (auto a = updateFn.getArgAttrOfType<StringAttr>(i, "ftl.opt_state"))
       attr = a.getValue();
     if (!attr.empty()) {
-      std::vector<float> &state = optState[attr.str()];
-      state.assign(info.numel(), 0.0f);
-      update.bindArgument(i, state.data());
-      updateOutputs.push_back(state.data());
+      Tensor *p = model.find(attr.rsplit('.').first);
+      if (!p)
+        return interp.error(op, "no tensor for the optimizer state '" +
+                                    attr.str() + "'");
+      Tensor &state = optState[attr.str()] =
+          Tensor::zeros(DType::F32, p->shape());
+      update.bindArgument(i, state.mutableData());
+      updateOutputs.push_back(state.mutableData());
       continue;
     }
     auto scalar = updateFn.getArgAttrOfType<StringAttr>(i, "ftl.scalar");
@@ -554,45 +559,14 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     // Adapter tensors are parameters too (under their ftl names).
     for (auto &[name, t] : model.adapterTensors)
       state.parameters.push_back({name, t});
-    // Optimizer states "<slot>/<parameter>" under the parameters' names:
-    // adapter states directly; base states through the same Hugging Face
-    // export as the weights (GPT-2's q/k/v states fuse into c_attn).
-    std::map<std::string, ModelWeights> baseStates;
-    std::set<std::string> trainedHF;
+    // Optimizer states "<slot>/<parameter>" under ftl's parameter names,
+    // shared with the trainer (no copy: the checkpoint must not double the
+    // optimizer's memory).
     for (auto &[name, values] : optState) {
       auto [param, slot] = llvm::StringRef(name).rsplit('.');
-      Tensor *p = model.find(param);
-      Tensor t = Tensor::zeros(DType::F32, p->shape());
-      std::copy(values.begin(), values.end(), t.dataAs<float>());
-      if (model.adapterTensors.count(param.str())) {
-        state.optimizer.push_back({slot.str() + "/" + param.str(), t});
-        continue;
-      }
-      baseStates[slot.str()].set(param, t);
-      if (auto hf = hfTensorName(model.config, param)) {
-        trainedHF.insert(*hf);
-      } else {
-        // layers.<i>.attn.{q,k,v}.<leaf> -> transformer.h.<i>.attn.c_attn.<leaf>
-        llvm::SmallVector<llvm::StringRef, 6> parts;
-        param.split(parts, '.');
-        if (parts.size() == 5)
-          trainedHF.insert(("transformer.h." + parts[1] + ".attn.c_attn." +
-                            parts[4]).str());
-      }
+      state.optimizer.push_back({slot.str() + "/" + param.str(), values});
     }
-    for (auto &[slot, partial] : baseStates) {
-      ModelWeights full;
-      for (auto &[name, w] : model.weights) {
-        const Tensor *have = partial.find(name);
-        full.set(name, have ? *have : Tensor::zeros(DType::F32, w.shape()));
-      }
-      auto hf = exportHFTensors(model.config, full);
-      if (!hf)
-        return hf.takeError();
-      for (auto &[name, t] : *hf)
-        if (trainedHF.count(name))
-          state.optimizer.push_back({slot + "/" + name, t});
-    }
+    state.optimizerByModelNames = true;
     state.step = step;
     state.optimizerStep = step;
     if (MetricsLog *log = interp.getMetrics())

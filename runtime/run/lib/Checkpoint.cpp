@@ -83,7 +83,7 @@ static std::string describeShape(llvm::ArrayRef<int64_t> shape) {
 static llvm::Error
 checkOptimizerTensors(const CheckpointState::Tensors &parameters,
                       const CheckpointState::Tensors &optimizer,
-                      const Twine &where) {
+                      bool byModelNames, const Twine &where) {
   llvm::StringMap<const Tensor *> byName;
   for (const auto &[name, tensor] : parameters)
     byName[name] = &tensor;
@@ -93,6 +93,8 @@ checkOptimizerTensors(const CheckpointState::Tensors &parameters,
       return makeError(where + "optimizer tensor '" + name +
                        "' must be named '<slot>/<parameter>' (for example "
                        "'m/model.norm.weight')");
+    if (byModelNames)
+      continue;
     auto it = byName.find(parameter);
     if (it == byName.end())
       return makeError(where + "optimizer tensor '" + name +
@@ -166,8 +168,11 @@ static llvm::Error writeInto(StringRef tmpDir, const CheckpointState &state,
                     {"files", std::move(files)}};
   if (state.metricsOffset)
     root["metrics_offset"] = static_cast<int64_t>(*state.metricsOffset);
+  if (state.optimizerByModelNames)
+    root["optimizer_names"] = "model";
   static const StringRef leading[] = {
-      "format", "version", "step",  "round", "optimizer_step", "metrics_offset",
+      "format", "version", "step",  "round", "optimizer_step", "optimizer_names",
+      "metrics_offset",
       "cursor", "files",   "bytes", "name",  "dtype",          "shape"};
   std::string text =
       detail::toJsonText(json::Value(std::move(root)), 2, leading) + "\n";
@@ -187,7 +192,8 @@ llvm::Error ftl::rt::writeCheckpoint(StringRef dir,
     if (llvm::Error error = checkGroup(state.*group.member, group.file))
       return error;
   if (llvm::Error error = checkOptimizerTensors(
-          state.parameters, state.optimizer, "cannot write checkpoint: "))
+          state.parameters, state.optimizer, state.optimizerByModelNames,
+          "cannot write checkpoint: "))
     return error;
   if (state.step < 0 || state.round < 0 || state.optimizerStep < 0)
     return makeError("cannot write checkpoint: step, round and optimizer "
@@ -386,6 +392,13 @@ llvm::Expected<CheckpointState> ftl::rt::readCheckpoint(StringRef dir) {
       return offset.takeError();
     state.metricsOffset = static_cast<uint64_t>(*offset);
   }
+  if (const json::Value *names = root->get("optimizer_names")) {
+    std::optional<StringRef> text = names->getAsString();
+    if (!text || *text != "model")
+      return reader.fail("field 'optimizer_names' must be \"model\" when "
+                         "present, found " + StateReader::describe(names));
+    state.optimizerByModelNames = true;
+  }
   const json::Object *cursor = root->getObject("cursor");
   if (!cursor)
     return reader.fail("field 'cursor' must be an object, found " +
@@ -420,7 +433,8 @@ llvm::Expected<CheckpointState> ftl::rt::readCheckpoint(StringRef dir) {
     state.*group.member = std::move(*tensors);
   }
   if (llvm::Error error = checkOptimizerTensors(
-          state.parameters, state.optimizer, "checkpoint '" + dir + "': "))
+          state.parameters, state.optimizer, state.optimizerByModelNames,
+          "checkpoint '" + dir + "': "))
     return std::move(error);
   return state;
 }

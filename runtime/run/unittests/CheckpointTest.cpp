@@ -454,6 +454,27 @@ TEST(Checkpoint, ReadChecksOptimizerTensorsAgainstParameters) {
                 "not hold");
 }
 
+TEST(Checkpoint, OptimizerTensorsMayUseTheModelsOwnNames) {
+  TempDir dir;
+  std::string path = dir.file("step-00000100");
+  CheckpointState state = makeState(5);
+  Rng rng(9);
+  // Named as the trainer holds them, not as the parameters are saved.
+  state.optimizer = {{"m/final_norm.weight", randomF32(rng, {3})}};
+  EXPECT_NE(errorText(writeCheckpoint(path, state)).find(
+                "belongs to parameter 'final_norm.weight'"),
+            std::string::npos);
+  state.optimizerByModelNames = true;
+  ASSERT_FALSE(bool(writeCheckpoint(path, state)));
+  CheckpointState read = readOk(path);
+  EXPECT_TRUE(read.optimizerByModelNames);
+  expectSameTensors(read.optimizer, state.optimizer);
+  // The form "<slot>/<name>" is still required.
+  state.optimizer = {{"final_norm.weight", randomF32(rng, {3})}};
+  EXPECT_NE(errorText(writeCheckpoint(path, state)).find("must be named"),
+            std::string::npos);
+}
+
 TEST(Checkpoint, MatchesTheModelsParameters) {
   CheckpointState state = makeState(5);
   CheckpointState::Tensors expected = state.parameters;

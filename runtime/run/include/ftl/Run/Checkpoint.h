@@ -50,6 +50,12 @@ struct CheckpointState {
   /// Optimizer tensors named "<slot>/<parameter>", each shaped like its
   /// parameter (Adam: slots "m" and "v").
   Tensors optimizer;
+  /// When set, the optimizer tensors name parameters by the model's own
+  /// (ftl) names, as the trainer holds them, instead of `parameters`' names:
+  /// no conversion copy is made at save time. Only their form
+  /// "<slot>/<name>" is checked then. Recorded as "optimizer_names":
+  /// "model" in state.json.
+  bool optimizerByModelNames = false;
   /// The optimizer's own step count (bias correction).
   int64_t optimizerStep = 0;
   /// Other tensors the run needs back (loop snapshots, reference models).
