@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Decoder.h"
+#include "Attend.h"
 #include "RowGemm.h"
 
 #include "ftl/Kernels/Gemm.h"
@@ -177,26 +178,6 @@ ftl::rt::detail::resolveModel(const ModelView &view) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-/// Dot product with eight independent partial sums in a fixed order (the
-/// compiler turns the inner loop into vector code).
-inline float dot(const float *a, const float *b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l)
-      acc[l] += a[i + l] * b[i + l];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-            ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i)
-    s += a[i] * b[i];
-  return s;
-}
-
-inline void axpy(float a, const float *x, float *y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    y[i] += a * x[i];
-}
 
 void rmsNormRow(int64_t dim, const float *x, const float *weight, float eps,
                 float *y) {
@@ -451,32 +432,10 @@ void Decoder::attend(int64_t layer, llvm::ArrayRef<StepToken> tokens) {
   auto attendItem = [&](int64_t item, float *scores) {
     const int64_t t = item / kvh, h = item % kvh;
     const StepToken &tok = tokens[t];
-    const int64_t n = tok.pos + 1;
-    const float *K = cacheK(layer, tok.slot, h);
-    const float *V = cacheV(layer, tok.slot, h);
-    const float *q = buf->q.data() + t * qDim + h * group * hd;
-    float *out = buf->att.data() + t * qDim + h * group * hd;
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t g = 0; g < group; ++g)
-        scores[g * cap + j] = dot(q + g * hd, K + j * hd, hd) * scale;
-    for (int64_t g = 0; g < group; ++g) {
-      float *s = scores + g * cap;
-      float m = s[0];
-      for (int64_t j = 1; j < n; ++j)
-        m = std::max(m, s[j]);
-      float sum = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        s[j] = std::exp(s[j] - m);
-        sum += s[j];
-      }
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < n; ++j)
-        s[j] *= inv;
-      std::fill(out + g * hd, out + (g + 1) * hd, 0.0f);
-    }
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t g = 0; g < group; ++g)
-        axpy(scores[g * cap + j], V + j * hd, out + g * hd, hd);
+    const int64_t offset = t * qDim + h * group * hd;
+    attendCached(isa, tok.pos + 1, hd, group, scale, buf->q.data() + offset,
+                 cacheK(layer, tok.slot, h), cacheV(layer, tok.slot, h), scores,
+                 cap, buf->att.data() + offset);
   };
 
   // One chunk per thread, each with its own score rows; items are dealt
