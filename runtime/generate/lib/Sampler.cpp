@@ -31,6 +31,28 @@ namespace {
 constexpr int kBuckets = 512;
 constexpr float kBucketRange = 32.0f;
 
+/// Up to this size top-k uses nth_element (else a heap); up to 1/16 of it,
+/// top-p sorts the candidates directly (else the histogram).
+constexpr int64_t kSmallVocab = 4096;
+
+/// Replaces the top of a heap [first, first + n) and restores the heap.
+template <class Less>
+void replaceTop(int32_t *first, int64_t n, int32_t value, Less less) {
+  int64_t hole = 0;
+  for (;;) {
+    int64_t child = 2 * hole + 1;
+    if (child >= n)
+      break;
+    if (child + 1 < n && less(first[child], first[child + 1]))
+      ++child;
+    if (!less(value, first[child]))
+      break;
+    first[hole] = first[child];
+    hole = child;
+  }
+  first[hole] = value;
+}
+
 } // namespace
 
 int32_t ftl::rt::detail::argmaxToken(const float *logits, int64_t vocab) {
@@ -64,29 +86,31 @@ int32_t ftl::rt::detail::sampleToken(const float *logits, int64_t vocab,
   };
   int32_t *order = s.order.data();
   int64_t count = vocab;
-
+  for (int64_t i = 0; i < vocab; ++i)
+    order[i] = static_cast<int32_t>(i);
   if (params.topK > 0 && params.topK < vocab) {
-    // The k best in a heap whose top is the worst of them; then every token
-    // at least as likely as the k-th stays (ties included).
     const int64_t k = params.topK;
-    for (int64_t i = 0; i < k; ++i)
-      order[i] = static_cast<int32_t>(i);
-    std::make_heap(order, order + k, better);
-    for (int64_t i = k; i < vocab; ++i) {
-      if (!better(static_cast<int32_t>(i), order[0]))
-        continue;
-      std::pop_heap(order, order + k, better);
-      order[k - 1] = static_cast<int32_t>(i);
-      std::push_heap(order, order + k, better);
+    if (vocab <= kSmallVocab || k > vocab / 16) {
+      std::nth_element(order, order + (k - 1), order + vocab, better);
+      // Every token at least as likely as the k-th stays (ties included).
+      const float threshold = z[order[k - 1]];
+      count = std::partition(order + k, order + vocab,
+                             [&](int32_t i) { return z[i] >= threshold; }) -
+              order;
+    } else {
+      // The k best in a heap whose top is the worst of them (a replaced
+      // top sifts down once); then every token at least as likely as the
+      // k-th, in id order.
+      std::make_heap(order, order + k, better);
+      for (int64_t i = k; i < vocab; ++i)
+        if (better(static_cast<int32_t>(i), order[0]))
+          replaceTop(order, k, static_cast<int32_t>(i), better);
+      const float threshold = z[order[0]];
+      count = 0;
+      for (int64_t i = 0; i < vocab; ++i)
+        if (z[i] >= threshold)
+          order[count++] = static_cast<int32_t>(i);
     }
-    const float threshold = z[order[0]];
-    count = 0;
-    for (int64_t i = 0; i < vocab; ++i)
-      if (z[i] >= threshold)
-        order[count++] = static_cast<int32_t>(i);
-  } else {
-    for (int64_t i = 0; i < vocab; ++i)
-      order[i] = static_cast<int32_t>(i);
   }
 
   float maxScaled = -std::numeric_limits<float>::infinity();
@@ -101,7 +125,18 @@ int32_t ftl::rt::detail::sampleToken(const float *logits, int64_t vocab,
   if (!(total > 0) || !std::isfinite(total))
     return argmaxToken(logits, vocab);
 
-  if (params.topP < 1.0) {
+  if (params.topP < 1.0 && count <= kSmallVocab / 16) {
+    std::sort(order, order + count, better);
+    const double target = params.topP * total;
+    double before = 0;
+    int64_t keep = 0;
+    for (; keep < count; ++keep) {
+      if (keep > 0 && before >= target)
+        break;
+      before += s.weight[order[keep]];
+    }
+    count = keep;
+  } else if (params.topP < 1.0) {
     const double target = params.topP * total;
     // Histogram of the weights by distance below the maximum.
     double mass[kBuckets] = {};
