@@ -425,7 +425,10 @@ TEST(RunTest, MetricsStreamInOrderAndMatchTheLog) {
   std::vector<Metric> seen;
   std::vector<size_t> linesAtCallback;
   std::string folderDuringRun;
+  std::thread::id caller = std::this_thread::get_id();
+  bool sameThread = true;
   Result<std::string> folder = tiny().run(options, [&](const Metric &m) {
+    sameThread = sameThread && std::this_thread::get_id() == caller;
     // Streaming: the record is in metrics.jsonl already, and nothing after
     // it is.
     std::error_code ec;
@@ -441,6 +444,7 @@ TEST(RunTest, MetricsStreamInOrderAndMatchTheLog) {
   EXPECT_EQ(*folder, folderDuringRun);
   EXPECT_EQ(manifestStatus(*folder), "completed");
 
+  EXPECT_TRUE(sameThread);
   ASSERT_EQ(seen.size(), 3u);
   std::vector<std::string> logged = lines(readFile(*folder + "/metrics.jsonl"));
   ASSERT_EQ(logged.size(), 3u);

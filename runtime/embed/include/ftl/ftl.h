@@ -254,9 +254,11 @@ struct JudgeOutput {
 using JudgeFunction = std::function<JudgeOutput(const JudgeInput &)>;
 
 /// Registers `fn` as the judge scripts name with `host("name")` (e.g.
-/// `judge(samples, by: host("unit-tests"))`), replacing an earlier judge of
-/// that name. Process-wide and thread-safe; `fn` may be called from any
-/// thread, and concurrently when several runs judge at once. Errors
+/// `judge(samples, by: host("unit-tests"))`, once the language and the
+/// engine support that judge), replacing an earlier judge of that name.
+/// Process-wide and thread-safe; `fn` may be called from any thread, and
+/// concurrently when several runs judge at once. A score that is not a
+/// finite number makes the item a judge failure ("garbage"). Errors
 /// ("invalid-argument"): an empty name, an empty function.
 Status registerJudge(const std::string &name, JudgeFunction fn);
 /// Removes the judge `name`; false when there was none. Runs that already
