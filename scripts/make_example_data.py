@@ -62,4 +62,29 @@ words = ("the model reads the data and learns to add numbers while the judge "
 with open(os.path.join(root, "corpus.txt"), "w", encoding="utf-8") as f:
     for _ in range(400):
         f.write(" ".join(rng.choice(words) for _ in range(rng.randint(6, 16))) + "\n")
+
+# Rejection-sampling SFT (examples/feedback): two-digit addition. A small
+# labelled set for the warm-up, a larger set of prompts without answers (the
+# judge computes the sum itself), and held-out labelled prompts.
+add = random.Random(7)
+seen = set()
+
+
+def addition(count, labelled):
+    rows = []
+    while len(rows) < count:
+        a, b = add.randint(10, 99), add.randint(10, 99)
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        row = {"prompt": f"{a}+{b}="}
+        if labelled:
+            row["response"] = str(a + b)
+        rows.append(row)
+    return rows
+
+
+write_jsonl("add_heldout.jsonl", addition(200, True))
+write_jsonl("add_labelled.jsonl", addition(400, True))
+write_jsonl("add_prompts.jsonl", addition(3000, False))
 print("wrote", root)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An example judge for `exec(...)`: reads JSON lines on stdin, one item each
-({"prompt", "response", "reference"}), and writes one JSON line per item:
+({"prompt", "sample", "reference"}), and writes one JSON line per item:
 {"score": 0 or 1, "pass": bool, "feedback": text}. The answer passes when it
 equals the sum asked for in the prompt (or the reference, when given)."""
 import json
@@ -10,9 +10,9 @@ import sys
 for line in sys.stdin:
     item = json.loads(line)
     prompt = item.get("prompt", "")
-    answer = item.get("response", "").strip()
+    answer = item.get("sample", item.get("response", "")).strip()
     expected = item.get("reference")
-    if expected is None:
+    if not expected:
         m = re.match(r"\s*(\d+)\+(\d+)=", prompt)
         expected = str(int(m.group(1)) + int(m.group(2))) if m else ""
     ok = answer == str(expected).strip()

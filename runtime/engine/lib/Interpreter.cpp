@@ -16,6 +16,8 @@
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Engine/JitKernels.h"
+
+#include "llvm/ADT/ScopeExit.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Models/Init.h"
 #include "ftl/Models/ModelIO.h"
@@ -111,7 +113,8 @@ std::string Interpreter::resolvePath(llvm::StringRef path) const {
 
 DataContext Interpreter::dataContext(const Tokenizer *tokenizer) {
   DataContext ctx;
-  ctx.seed = rng.derive("data").seed();
+  // Inside a loop each round draws its own shuffles and samples.
+  ctx.seed = rng.derive("data" + roundSalt).seed();
   ctx.tokenizer = tokenizer;
   ctx.stats = &stats;
   return ctx;
@@ -274,6 +277,9 @@ llvm::Error Interpreter::exec(Operation *op) {
         return metrics->log(record);
       })
       .Case<fd::LoopOp>([&](Operation *o) { return execLoop(o); })
+      .Case<fd::GenerateOp>([&](Operation *o) { return execGenerate(o); })
+      .Case<fd::JudgeOp>([&](Operation *o) { return execJudge(o); })
+      .Case<fd::MetricOp>([&](Operation *o) { return execMetric(o); })
       .Case<fd::LogOp>([&](Operation *o) { return execLog(o); })
       .Case<fd::SaveOp>([&](Operation *o) { return execSave(o); })
       .Default([&](Operation *o) -> llvm::Error {
@@ -524,6 +530,9 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     (*m)->adapterTensors[state->name + "." + module + ".lora_B"] =
         Tensor::zeros(DType::F32, {out, state->rank});
   }
+  (*m)->loraScales[state->name] =
+      state->rslora ? state->alpha / std::sqrt(double(state->rank))
+                    : state->alpha / double(state->rank);
   values[adapter.getAdapter()] = state;
   return llvm::Error::success();
 }
@@ -586,7 +595,10 @@ llvm::Error Interpreter::execLoop(Operation *op) {
   llvm::SmallVector<RValue> carried;
   for (mlir::Value v : loop.getIterArgs())
     carried.push_back(values.lookup(v));
+  std::string outerSalt = roundSalt;
+  auto restoreSalt = llvm::make_scope_exit([&] { roundSalt = outerSalt; });
   for (int64_t round = lo; round <= hi; ++round) {
+    roundSalt = outerSalt + "/" + loop.getVar().str() + std::to_string(round);
     values[body.getArgument(0)] = round;
     for (auto [i, v] : llvm::enumerate(carried))
       values[body.getArgument(i + 1)] = v;

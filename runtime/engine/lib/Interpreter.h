@@ -10,6 +10,8 @@
 #include "ftl/Data/Dataset.h"
 #include "ftl/Engine/Program.h"
 #include "ftl/Engine/Run.h"
+#include "ftl/Generate/Generate.h"
+#include "ftl/Judge/Judge.h"
 #include "ftl/Models/ModelConfig.h"
 #include "ftl/Models/ModelWeights.h"
 #include "ftl/Run/MetricsLog.h"
@@ -44,6 +46,9 @@ struct ModelState {
   std::map<std::string, Tensor> adapterTensors;
   /// The tokenizer of the folder the model was loaded from, if any.
   std::shared_ptr<Tokenizer> tokenizer;
+  /// The scale (alpha / rank, or alpha / sqrt(rank)) of each LoRA adapter
+  /// placed on the model, by adapter name.
+  std::map<std::string, double> loraScales;
   /// The tensor (base or adapter) with a planned name.
   Tensor *find(llvm::StringRef name);
 };
@@ -115,6 +120,13 @@ private:
   llvm::Error execLog(mlir::Operation *op);
   llvm::Error execSave(mlir::Operation *op);
   llvm::Error execMerge(mlir::Operation *op);
+  llvm::Error execGenerate(mlir::Operation *op);
+  llvm::Error execJudge(mlir::Operation *op);
+  llvm::Error execMetric(mlir::Operation *op);
+  llvm::Expected<std::unique_ptr<Judge>> makeJudge(mlir::Operation *op,
+                                                   mlir::Value judge);
+  /// The model with its LoRA adapters, for the generator and metrics.
+  llvm::Expected<ModelView> viewOf(ModelState &model);
 
   mlir::ModuleOp module;
   const RunOptions &options;
@@ -128,6 +140,10 @@ private:
   DataStats stats;
   double startTime = 0;
   int64_t trainIndex = 0;
+  int64_t generateCount = 0;
+  /// "/<loop><round>..." of the loop rounds being run (data randomness).
+  std::string roundSalt;
+  JudgeStats lastJudgeStats;
 
   friend class Trainer;
 };

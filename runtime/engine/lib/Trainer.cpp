@@ -228,6 +228,47 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   size_t numTerms = plan->terms.size();
   std::vector<TermSpec> specs(numTerms);
   std::vector<std::unique_ptr<TermFeeder>> feeders(numTerms);
+  // Data that turned out empty at run time (a judge that passed nothing)
+  // skips the whole train when every term is empty, so a feedback loop goes
+  // on; one empty term among others is an error.
+  {
+    size_t empty = 0, fed = 0;
+    std::string which;
+    for (::ftl::PlannedTerm term : plan->terms) {
+      if (term.isRegulariser())
+        continue;
+      ++fed;
+      auto d = interp.data(term.loss.getInputs()[0]);
+      if (!d)
+        return d.takeError();
+      auto stream = (*d)->data->open(interp.dataContext(*tokenizer));
+      if (!stream)
+        return interp.error(term.loss, llvm::toString(stream.takeError()));
+      Record first;
+      auto got = (*stream)->next(first);
+      if (!got)
+        return interp.error(term.loss, llvm::toString(got.takeError()));
+      if (!*got) {
+        ++empty;
+        which = term.kind;
+      }
+    }
+    if (empty > 0 && empty == fed) {
+      if (!interp.getOptions().quiet)
+        llvm::errs() << interp.where(op)
+                     << ": warning: the training data is empty; this train "
+                        "is skipped\n";
+      if (MetricsLog *log = interp.getMetrics())
+        if (llvm::Error e = log->log(
+                llvm::json::Object{{"train_skipped", "empty data"}}))
+          return e;
+      return llvm::Error::success();
+    }
+    if (empty > 0)
+      return interp.error(op, "the data of a '" + which +
+                                  "' term is empty (the other terms have "
+                                  "data)");
+  }
   for (size_t t = 0; t < numTerms; ++t) {
     const ::ftl::PlannedTerm &term = plan->terms[t];
     specs[t].kind = term.isPreference()    ? TermSpec::Kind::Pairs
