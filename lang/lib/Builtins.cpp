@@ -334,6 +334,8 @@ static const P numericParams[] = {
 };
 static const P regexJudgeParams[] = {
     {"pattern", "regex", "", "a sample passes when the pattern matches"}};
+static const P hostJudgeParams[] = {
+    {"registered", "string", "", "the name the host program registered it under"}};
 static const P likelihoodParams[] = {
     {"m", "model", "", "scores each sample by its mean log-likelihood"}};
 static const P rewardParams[] = {
@@ -543,6 +545,9 @@ static const Builtin builtins[] = {
      numericParams},
     {"regex", "judge", "judge", "Passes samples that match a pattern.",
      regexJudgeParams},
+    {"host", "judge", "judge",
+     "A judge the embedding host program registered (libftl registerJudge).",
+     hostJudgeParams},
     {"likelihood", "judge", "judge", "A model's log-likelihood as the score.",
      likelihoodParams},
     {"reward", "judge", "judge", "A reward model's output as the score.",

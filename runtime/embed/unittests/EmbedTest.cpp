@@ -619,3 +619,55 @@ TEST(RunTest, InterruptStopsAtTheEndOfAStep) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Host judges from scripts
+//===----------------------------------------------------------------------===//
+
+TEST(RunTest, ScriptsUseJudgesTheHostRegistered) {
+  // The host's judge passes a sample when it ends with the prompt's last
+  // character; the script logs the pass rate the judge decided.
+  std::vector<JudgeInput> seenInputs;
+  ASSERT_TRUE(registerJudge("ends-like-prompt", [&](const JudgeInput &in) {
+                seenInputs.push_back(in);
+                JudgeOutput out;
+                out.pass = !in.sample.empty() && !in.prompt.empty() &&
+                           in.sample.back() == in.prompt.back();
+                out.score = out.pass ? 1 : 0;
+                return out;
+              }).ok());
+  std::string script =
+      "seed 3\n"
+      "model m = llama(vocab: 260, dim: 32, layers: 1, heads: 2, ctx: 32)\n"
+      "tokenizer tok = bytes()\n"
+      "data qs = jsonl(\"add_heldout.jsonl\") |> take(5)\n"
+      "let s = generate(m, qs.prompt, n: 2, max_tokens: 3, temperature: 1)\n"
+      "let j = judge(s, by: host(\"ends-like-prompt\"))\n"
+      "eval rate = pass_rate(j)\n";
+  TempDir dir;
+  RunOptions options;
+  options.runsRoot = dir / "runs";
+  std::vector<Metric> seen;
+  Result<std::string> folder =
+      tiny(script).run(options, [&](const Metric &m) { seen.push_back(m); });
+  ASSERT_TRUE(folder.ok()) << folder.status().str();
+  ASSERT_EQ(seenInputs.size(), 10u); // 5 prompts x 2 samples
+  int passed = 0;
+  for (const JudgeInput &in : seenInputs) {
+    EXPECT_EQ(in.prompt.back(), '=');
+    EXPECT_FALSE(in.reference.empty()); // the held-out answer
+    passed += !in.sample.empty() && in.sample.back() == '=';
+  }
+  double rate = NAN;
+  for (const Metric &m : seen)
+    if (m.values.count("rate"))
+      rate = m.values.at("rate");
+  EXPECT_DOUBLE_EQ(rate, passed / 10.0);
+  EXPECT_TRUE(unregisterJudge("ends-like-prompt"));
+
+  // An unknown name is an error at the judge.
+  Result<std::string> missing = tiny(script).run(options);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().str().find("ends-like-prompt"), std::string::npos)
+      << missing.status().str();
+}

@@ -15,6 +15,7 @@
 
 #include "ftl/Data/Tokenize.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Embed/HostJudges.h"
 #include "ftl/Generate/Generate.h"
 #include "ftl/Judge/Judge.h"
 #include "ftl/Kernels/ThreadPool.h"
@@ -248,10 +249,14 @@ Interpreter::makeJudge(Operation *op, mlir::Value judgeValue) {
   if (kind == "exact")
     return normalizedMatchJudge();
   if (kind == "numeric")
-    return numericMatchJudge(floatAttr("tolerance", 1e-6));
+    return numericMatchJudge(floatAttr("tol", 1e-6));
   if (kind == "regex") {
     auto p = make->getAttrOfType<mlir::StringAttr>("pattern");
     return regexJudge(p ? p.getValue() : "");
+  }
+  if (kind == "host") {
+    auto name = make->getAttrOfType<mlir::StringAttr>("registered");
+    return findHostJudge(name ? name.getValue() : "");
   }
   if (kind == "exec") {
     ExecOptions options;

@@ -94,6 +94,7 @@ void (::ftl::rt::registerRuntimeCapabilities)() {
       "judge 'exact'",
       "judge 'numeric'",
       "judge 'regex'",
+      "judge 'host'",
       "metric 'exact_match'",
       "metric 'pass_rate'",
       "metric 'eval_loss'",
