@@ -49,9 +49,9 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
     StringRef rest(name);
     if (!rest.consume_back(".lora_A"))
       continue;
-    auto [adapter, module] = rest.split('.');
+    StringRef module = rest.split('.').second;
     auto b = model.adapterTensors.find((rest + ".lora_B").str());
-    auto scale = model.loraScales.find(adapter.str());
+    auto scale = model.loraScales.find(rest.str());
     if (b == model.adapterTensors.end() || scale == model.loraScales.end())
       return llvm::createStringError("adapter tensor '" + name +
                                      "' has no matching lora_B or scale");

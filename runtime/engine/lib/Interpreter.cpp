@@ -15,6 +15,7 @@
 
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Adapters/Peft.h"
 #include "ftl/Engine/JitKernels.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -437,6 +438,64 @@ llvm::Error Interpreter::execModelLoad(Operation *op) {
   return llvm::Error::success();
 }
 
+/// `adapter a = load("peft-folder") on base`: a PEFT LoRA folder's deltas
+/// become the adapter's tensors (each with its own rank and alpha).
+llvm::Error Interpreter::execAdapterLoad(Operation *op) {
+  auto adapter = cast<fd::AdapterOp>(op);
+  auto m = model(adapter.getModel());
+  if (!m)
+    return m.takeError();
+  auto path = adapter.getConfig().getAs<StringAttr>("path");
+  if (!path)
+    return error(op, "internal: load(...) without a path");
+  auto loaded = loadPeftLora(resolvePath(path.getValue()), (*m)->config);
+  if (!loaded)
+    return error(op, llvm::toString(loaded.takeError()));
+  auto state = std::make_shared<AdapterState>();
+  state->name = adapter.getName().str();
+  state->kind = "lora";
+  state->model = *m;
+  state->rslora = loaded->rslora;
+  state->dropout = loaded->dropout;
+  for (auto &[target, pair] : loaded->deltas) {
+    std::string module = llvm::StringRef(target).drop_back(7).str();
+    std::string prefix = state->name + "." + module;
+    (*m)->adapterTensors[prefix + ".lora_A"] = pair.A;
+    (*m)->adapterTensors[prefix + ".lora_B"] = pair.B;
+    (*m)->loraScales[prefix] = LoraAdapter::scale(pair, loaded->rslora);
+    state->targets.push_back(target);
+    state->rank = std::max(state->rank, pair.rank);
+    state->alpha = pair.alpha;
+    state->scales[target] = LoraAdapter::scale(pair, loaded->rslora);
+  }
+  values[adapter.getAdapter()] = state;
+  return llvm::Error::success();
+}
+
+/// The adapter's tensors as a LoraAdapter (shared, not copied).
+static llvm::Expected<LoraAdapter> loraAdapterOf(const AdapterState &adapter) {
+  LoraAdapter out;
+  out.rslora = adapter.rslora;
+  out.dropout = adapter.dropout;
+  for (const std::string &target : adapter.targets) {
+    std::string module = llvm::StringRef(target).drop_back(7).str();
+    std::string prefix = adapter.name + "." + module;
+    auto a = adapter.model->adapterTensors.find(prefix + ".lora_A");
+    auto b = adapter.model->adapterTensors.find(prefix + ".lora_B");
+    if (a == adapter.model->adapterTensors.end() ||
+        b == adapter.model->adapterTensors.end())
+      return llvm::createStringError("adapter '" + adapter.name +
+                                     "' has no tensors for '" + target + "'");
+    LoraAdapter::Pair pair{a->second, b->second, a->second.dim(0), 0.0};
+    // The alpha that gives this delta's scale back.
+    double scale = adapter.scaleOf(target);
+    pair.alpha = adapter.rslora ? scale * std::sqrt(double(pair.rank))
+                                : scale * double(pair.rank);
+    out.deltas[target] = pair;
+  }
+  return out;
+}
+
 llvm::Error Interpreter::execMerge(Operation *op) {
   auto merge = cast<fd::ModelMergeOp>(op);
   auto base = model(merge.getBase());
@@ -453,9 +512,8 @@ llvm::Error Interpreter::execMerge(Operation *op) {
     if (it == values.end())
       continue;
     auto adapter = std::get<std::shared_ptr<AdapterState>>(it->second);
-    double scale = adapter->rslora ? adapter->alpha / std::sqrt(adapter->rank)
-                                   : adapter->alpha / adapter->rank;
     for (const std::string &target : adapter->targets) {
+      double scale = adapter->scaleOf(target);
       std::string module = llvm::StringRef(target).drop_back(7).str();
       Tensor *A = (*base)->find(adapter->name + "." + module + ".lora_A");
       Tensor *B = (*base)->find(adapter->name + "." + module + ".lora_B");
@@ -483,6 +541,8 @@ llvm::Error Interpreter::execMerge(Operation *op) {
 /// uniform(-1/sqrt(in), 1/sqrt(in)); B = 0, so the adapter starts as a no-op.
 llvm::Error Interpreter::execAdapter(Operation *op) {
   auto adapter = cast<fd::AdapterOp>(op);
+  if (adapter.getKind() == "load")
+    return execAdapterLoad(op);
   if (adapter.getKind() != "lora")
     return error(op, "not implemented yet: adapter '" + adapter.getKind() + "'");
   auto m = model(adapter.getModel());
@@ -530,9 +590,10 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     (*m)->adapterTensors[state->name + "." + module + ".lora_B"] =
         Tensor::zeros(DType::F32, {out, state->rank});
   }
-  (*m)->loraScales[state->name] =
-      state->rslora ? state->alpha / std::sqrt(double(state->rank))
-                    : state->alpha / double(state->rank);
+  for (const std::string &target : state->targets)
+    (*m)->loraScales[state->name + "." +
+                     llvm::StringRef(target).drop_back(7).str()] =
+        state->scaleOf(target);
   values[adapter.getAdapter()] = state;
   return llvm::Error::success();
 }
@@ -631,7 +692,12 @@ llvm::Error Interpreter::execSave(Operation *op) {
     return llvm::Error::success();
   }
   if (auto *a = std::get_if<std::shared_ptr<AdapterState>>(&it->second)) {
-    return error(op, "not implemented yet: saving an adapter as a PEFT folder");
+    auto lora = loraAdapterOf(**a);
+    if (!lora)
+      return error(op, llvm::toString(lora.takeError()));
+    if (llvm::Error e = savePeftLora(*lora, (*a)->model->config, path))
+      return error(op, llvm::toString(std::move(e)));
+    return llvm::Error::success();
   }
   if (auto *d = std::get_if<DataValue>(&it->second)) {
     auto records = readAll(*d->data, dataContext(lastTokenizer.get()));

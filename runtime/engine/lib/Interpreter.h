@@ -24,6 +24,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,8 +47,8 @@ struct ModelState {
   std::map<std::string, Tensor> adapterTensors;
   /// The tokenizer of the folder the model was loaded from, if any.
   std::shared_ptr<Tokenizer> tokenizer;
-  /// The scale (alpha / rank, or alpha / sqrt(rank)) of each LoRA adapter
-  /// placed on the model, by adapter name.
+  /// The scale (alpha / rank, or alpha / sqrt(rank)) of each LoRA delta
+  /// placed on the model, by "<adapter>.<module>".
   std::map<std::string, double> loraScales;
   /// The tensor (base or adapter) with a planned name.
   Tensor *find(llvm::StringRef name);
@@ -61,6 +62,15 @@ struct AdapterState {
   int64_t rank = 0;
   double alpha = 0, dropout = 0;
   bool rslora = false;
+  /// Per-target scales where they differ (loaded PEFT rank/alpha patterns).
+  std::map<std::string, double> scales;
+  /// The scale of the delta on `target`.
+  double scaleOf(const std::string &target) const {
+    auto it = scales.find(target);
+    if (it != scales.end())
+      return it->second;
+    return rslora ? alpha / std::sqrt(double(rank)) : alpha / double(rank);
+  }
 };
 
 struct DataValue {
@@ -115,6 +125,7 @@ private:
   llvm::Error execData(mlir::Operation *op);
   llvm::Error execDataOp(mlir::Operation *op);
   llvm::Error execAdapter(mlir::Operation *op);
+  llvm::Error execAdapterLoad(mlir::Operation *op);
   llvm::Error execTrain(mlir::Operation *op);
   llvm::Error execLoop(mlir::Operation *op);
   llvm::Error execLog(mlir::Operation *op);

@@ -85,6 +85,7 @@ void (::ftl::rt::registerRuntimeCapabilities)() {
       "schedule 'linear'",
       "schedule 'cosine'",
       "adapter 'lora'",
+      "adapter 'load'",
       "freeze",
       "train",
       "loop",

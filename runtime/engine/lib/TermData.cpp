@@ -33,7 +33,9 @@ void (::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
     std::map<int32_t, double> docWeight; // per segment of this row
     for (int64_t i = 0; i < seq && i < int64_t(row.ids.size()); ++i) {
       int64_t at = int64_t(r) * seq + i;
-      out.ids[at] = row.ids[i];
+      // Padding reads token 0: the pad id may lie outside a model's
+      // vocabulary, and padding never reaches a loss or a document.
+      out.ids[at] = row.segmentIds[i] >= 0 ? row.ids[i] : 0;
       out.positions[at] = row.positions[i];
       out.segments[at] = row.segmentIds[i];
       if (row.segmentIds[i] >= 0)
@@ -87,7 +89,7 @@ void (::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
     bool supervised = false;
     for (int64_t i = 0; i < len; ++i) {
       int64_t from = r * batch.seqLen + i, at = to * seq + i;
-      out.ids[at] = batch.ids[from];
+      out.ids[at] = batch.segmentIds[from] >= 0 ? batch.ids[from] : 0;
       out.positions[at] = batch.positions[from];
       out.segments[at] = batch.segmentIds[from];
       if (batch.segmentIds[from] >= 0)

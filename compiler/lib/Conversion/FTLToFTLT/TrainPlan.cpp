@@ -232,6 +232,10 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
       if (adapter.getModel() != model)
         continue;
       anyAdapter = true;
+      if (adapter.getKind() == "load")
+        return adapter.emitError(
+            "not implemented yet: training a loaded PEFT adapter further "
+            "(merge it into the model first, or place a new adapter)");
       if (adapter.getKind() != "lora")
         continue;
       DictionaryAttr config = adapter.getConfig();
