@@ -230,10 +230,21 @@ int ftl::driver::runRun(const Options &options) {
         run.commandLine = commandLine;
         for (const std::string &extra : options.extra) {
           llvm::StringRef flag = extra;
-          if (flag.consume_front("--max-steps="))
-            flag.getAsInteger(10, run.maxSteps);
-          if (flag == "--quiet")
+          if (flag.consume_front("--max-steps=")) {
+            if (flag.getAsInteger(10, run.maxSteps) || run.maxSteps < 0) {
+              llvm::errs() << "ftl run: --max-steps expects a number >= 0, "
+                              "found '" << flag << "'\n";
+              return llvm::failure();
+            }
+          } else if (flag == "--quiet") {
             run.quiet = true;
+          } else if (flag == "--resume") {
+            run.resume = true;
+          } else {
+            llvm::errs() << "ftl run: unknown option '" << flag
+                         << "' (see ftl --help)\n";
+            return llvm::failure();
+          }
         }
         std::string folder;
         run.runFolderOut = &folder;

@@ -30,9 +30,14 @@ commands:
                               --check       exit 1 if the file is not formatted
   compile <file> --emit=L   print one level of the compilation:
                               tokens | ast | ftl | step | grad | fused | llvm | ptx
+                              --locations   print source locations in the IR
   run <file>                check, compile and run the pipeline
                               --threads N   worker threads (default: all cores)
                               --run-dir D   where the run folder goes (default: runs/)
+                              --resume      go on with this script's interrupted run
+                                            from its last finished loop round
+                              --quiet       no progress bars (metrics still logged)
+                              --max-steps=N stop every train after N steps (testing)
                               --device cpu|cuda
   explain <file>            parameter counts, trainable counts, adapter placement
                             and the estimated peak memory of each train step

@@ -227,6 +227,7 @@ llvm::Error Interpreter::execGenerate(Operation *op) {
   DataValue result;
   result.data = recordsDataset("generate", std::move(out));
   values[gen.getSamples()] = result;
+  materialized.insert(keyOf(gen.getSamples()));
   llvm::json::Object record{{"generated", count}};
   return metrics->log(record);
 }
@@ -329,6 +330,7 @@ llvm::Error Interpreter::execJudge(Operation *op) {
   result.parts["pass"] = recordsDataset("judge.pass", std::move(passed));
   result.parts["fail"] = recordsDataset("judge.fail", std::move(failed));
   values[judgeOp.getJudged()] = result;
+  materialized.insert(keyOf(judgeOp.getJudged()));
   lastJudgeStats = stats;
   llvm::json::Object record{
       {"judge", llvm::json::Object{{"items", stats.items},

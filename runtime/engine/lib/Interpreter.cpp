@@ -185,13 +185,28 @@ llvm::Error Interpreter::run() {
           info.inputs.push_back({"model", it->path()});
     }
   });
-  auto folder = RunFolder::create(options.runsRoot, options.scriptPath, info);
+  indexOps();
+  auto folder = options.resume
+                    ? RunFolder::resume(options.runsRoot, options.scriptPath, info)
+                    : RunFolder::create(options.runsRoot, options.scriptPath, info);
   if (!folder)
     return folder.takeError();
   runFolder.emplace(std::move(*folder));
   if (options.runFolderOut)
     *options.runFolderOut = runFolder->path();
-  auto log = MetricsLog::open(runFolder->metricsPath());
+  std::optional<uint64_t> keepMetrics;
+  if (options.resume) {
+    if (llvm::Error e = loadRoundCheckpoint())
+      return e;
+    // Without a finished round the run starts over in its folder.
+    keepMetrics = resume ? resume->state.metricsOffset.value_or(0) : 0;
+    if (!options.quiet)
+      llvm::errs() << "resuming " << runFolder->path()
+                   << (resume ? " after round " + std::to_string(resume->round)
+                              : std::string(" from the start"))
+                   << "\n";
+  }
+  auto log = MetricsLog::open(runFolder->metricsPath(), keepMetrics);
   if (!log)
     return log.takeError();
   metrics.emplace(std::move(*log));
@@ -221,6 +236,8 @@ llvm::Error Interpreter::execBlock(Block &block) {
 llvm::Error Interpreter::exec(Operation *op) {
   if (isa<func::FuncOp>(op))
     return llvm::Error::success(); // step functions: run by the trainer
+  if (replaying(op))
+    return llvm::Error::success();
   if (op->getDialect() && op->getDialect()->getNamespace() == "arith")
     return execScalar(op);
   return llvm::TypeSwitch<Operation *, llvm::Error>(op)
@@ -604,6 +621,11 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
 
 llvm::Error Interpreter::execTrain(Operation *op) {
   auto train = cast<fd::TrainOp>(op);
+  // Testing aid: die without any cleanup as train number N starts, like a
+  // killed process.
+  if (const char *at = std::getenv("FTL_TEST_EXIT_AT_TRAIN"))
+    if (std::atoll(at) == trainIndex)
+      std::_Exit(137);
   auto m = model(train.getModel());
   if (!m)
     return m.takeError();
@@ -658,6 +680,12 @@ llvm::Error Interpreter::execLoop(Operation *op) {
     carried.push_back(values.lookup(v));
   std::string outerSalt = roundSalt;
   auto restoreSalt = llvm::make_scope_exit([&] { roundSalt = outerSalt; });
+  bool topLevel = llvm::isa<mlir::ModuleOp>(op->getParentOp());
+  if (resume && !resume->done && opIndex.lookup(op) == resume->loop) {
+    if (llvm::Error e = finishReplay(carried))
+      return error(op, llvm::toString(std::move(e)));
+    lo = resume->round + 1;
+  }
   for (int64_t round = lo; round <= hi; ++round) {
     roundSalt = outerSalt + "/" + loop.getVar().str() + std::to_string(round);
     values[body.getArgument(0)] = round;
@@ -669,6 +697,11 @@ llvm::Error Interpreter::execLoop(Operation *op) {
     auto yield = cast<fd::YieldOp>(body.getTerminator());
     for (size_t i = 0; i < carried.size(); ++i)
       carried[i] = values.lookup(yield.getValues()[i]);
+    // A finished round of a top-level loop is where a resumed run goes on.
+    if (topLevel)
+      if (llvm::Error e = saveRoundCheckpoint(op, round, carried))
+        return error(op, "cannot write the round checkpoint: " +
+                             llvm::toString(std::move(e)));
     if (loop.getHasUntil()) {
       RValue cond = values.lookup(yield.getValues().back());
       if (auto *b = std::get_if<bool>(&cond); b && *b)

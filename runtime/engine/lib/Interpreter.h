@@ -14,6 +14,7 @@
 #include "ftl/Judge/Judge.h"
 #include "ftl/Models/ModelConfig.h"
 #include "ftl/Models/ModelWeights.h"
+#include "ftl/Run/Checkpoint.h"
 #include "ftl/Run/MetricsLog.h"
 #include "ftl/Run/RunFolder.h"
 #include "ftl/Runtime/Rng.h"
@@ -23,9 +24,11 @@
 #include "mlir/IR/Value.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cmath>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,6 +142,23 @@ private:
   /// The model with its LoRA adapters, for the generator and metrics.
   llvm::Expected<ModelView> viewOf(ModelState &model);
 
+  // Round checkpoints and resuming (Resume.cpp).
+  void indexOps();
+  std::string keyOf(mlir::Value v) const;
+  llvm::Expected<llvm::json::Value> saveValue(const RValue &value,
+                                              const std::string &key,
+                                              CheckpointState &state,
+                                              bool materialize);
+  llvm::Error saveRoundCheckpoint(mlir::Operation *loop, int64_t round,
+                                  llvm::ArrayRef<RValue> carried);
+  llvm::Error loadRoundCheckpoint();
+  std::optional<RValue> restoredValue(const std::string &key,
+                                      const llvm::json::Value *saved);
+  /// While resuming, true for ops whose results come from the checkpoint.
+  bool replaying(mlir::Operation *op);
+  /// Restores models and the loop's carried values at the resumed loop.
+  llvm::Error finishReplay(llvm::SmallVectorImpl<RValue> &carried);
+
   mlir::ModuleOp module;
   const RunOptions &options;
   kernels::ThreadPool &pool;
@@ -152,6 +172,19 @@ private:
   double startTime = 0;
   int64_t trainIndex = 0;
   int64_t generateCount = 0;
+  int64_t roundsFinished = 0;
+  /// Pre-order index of every op, and values by "<op index>.<result>": the
+  /// names values have in round checkpoints.
+  llvm::DenseMap<mlir::Operation *, int64_t> opIndex;
+  llvm::StringMap<mlir::Value> valueByKey;
+  /// Values holding records made at run time (generate, judge).
+  std::set<std::string> materialized;
+  struct ResumePlan {
+    CheckpointState state;
+    int64_t loop = -1, round = 0;
+    bool done = false;
+  };
+  std::optional<ResumePlan> resume;
   /// "/<loop><round>..." of the loop rounds being run (data randomness).
   std::string roundSalt;
   JudgeStats lastJudgeStats;

@@ -43,6 +43,9 @@ struct RunOptions {
   std::string commandLine;
   /// No progress bars (metrics still go to metrics.jsonl).
   bool quiet = false;
+  /// Go on with the newest interrupted run of this script (its folder under
+  /// runsRoot) from its last finished loop round; see docs/feedback.md.
+  bool resume = false;
   /// Testing aid: stop every train after this many optimizer steps (< 0:
   /// as the script says).
   int64_t maxSteps = -1;
