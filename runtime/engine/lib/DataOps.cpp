@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Interpreter.h"
+#include "PairBuilders.h"
 
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Data/Tokenize.h"
@@ -346,6 +347,33 @@ llvm::Error Interpreter::execDataOp(Operation *raw) {
     if (!ds)
       return error(raw, llvm::toString(ds.takeError()));
     result.data = *ds;
+  } else if (name == "best_worst" || name == "gold_pairs" ||
+             name == "with_feedback") {
+    // Builders read all their records (they group by prompt).
+    auto all = [&](DatasetRef d) { return readAll(*d, dataContext(nullptr)); };
+    auto first = all(input);
+    if (!first)
+      return error(raw, llvm::toString(first.takeError()));
+    llvm::Expected<std::vector<Record>> built = std::vector<Record>();
+    if (name == "best_worst") {
+      std::string by = "score";
+      if (auto f = raw->getAttrOfType<StringAttr>("by"))
+        by = f.getValue().ltrim('.').str();
+      built = bestWorstPairs(*first, by);
+    } else if (name == "gold_pairs") {
+      auto samples = data(operand("samples"));
+      if (!samples)
+        return samples.takeError();
+      auto second = all((*samples)->data);
+      if (!second)
+        return error(raw, llvm::toString(second.takeError()));
+      built = goldPairs(*first, *second);
+    } else {
+      built = withFeedback(*first, stringAttr("format"));
+    }
+    if (!built)
+      return error(raw, llvm::toString(built.takeError()));
+    result.data = recordsDataset(name, std::move(*built));
   } else {
     return error(raw, "not implemented yet: data operator '" + name + "'");
   }

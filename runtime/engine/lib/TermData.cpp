@@ -184,16 +184,11 @@ llvm::Error TermFeeder::restart() {
   if (!examples)
     return examples.takeError();
   if (isPairs()) {
-    BatchOptions options;
-    options.batchSize = pairsPerBatch;
-    options.seqLen = seqLen;
-    options.pad = BatchOptions::Pad::SeqLen;
-    options.dropLast = true; // every step sees whole batches
-    auto made = batchExamples(std::move(*examples), options, &tokenizer,
-                              &interp.getStats());
-    if (!made)
-      return made.takeError();
-    batches = std::move(*made);
+    auto all = readAll(**examples);
+    if (!all)
+      return all.takeError();
+    pairs = std::move(*all);
+    pairsLoaded = true;
     return llvm::Error::success();
   }
   PackOptions pack;
@@ -241,9 +236,36 @@ llvm::Expected<PackedRow> TermFeeder::next() {
 }
 
 llvm::Expected<Batch> TermFeeder::nextPairs() {
-  return nextUnit<Batch>(
-      batches, [&] { return restart(); }, unitsThisEpoch, epoch,
-      "the preference data has fewer usable pairs than one batch (" +
-          std::to_string(pairsPerBatch) +
-          "); lower 'batch' or add pairs");
+  if (!pairsLoaded)
+    if (llvm::Error e = restart())
+      return std::move(e);
+  if (pairs.size() < 2)
+    return llvm::createStringError(
+        "the preference data has no usable pairs (after tokenizing)");
+  size_t count = pairs.size() / 2;
+  std::vector<TokenizedExample> chosen;
+  for (int64_t p = 0; p < pairsPerBatch; ++p) {
+    if (nextPair == count) {
+      nextPair = 0;
+      ++epoch;
+    }
+    chosen.push_back(pairs[2 * nextPair]);
+    chosen.push_back(pairs[2 * nextPair + 1]);
+    ++nextPair;
+  }
+  BatchOptions options;
+  options.batchSize = pairsPerBatch;
+  options.seqLen = seqLen;
+  options.pad = BatchOptions::Pad::SeqLen;
+  auto made = batchExamples(examplesStream(std::move(chosen)), options,
+                            &tokenizer, &interp.getStats());
+  if (!made)
+    return made.takeError();
+  Batch batch;
+  auto got = (*made)->next(batch);
+  if (!got)
+    return got.takeError();
+  if (!*got)
+    return llvm::createStringError("internal: no batch of pairs was made");
+  return batch;
 }

@@ -72,7 +72,8 @@ public:
   bool isPairs() const { return pairsPerBatch > 0; }
   /// The next packed row (token losses).
   llvm::Expected<PackedRow> next();
-  /// The next batch of pairs (preference losses): 2 * pairsPerBatch rows.
+  /// The next batch of pairs (preference losses): 2 * pairsPerBatch rows,
+  /// taking pairs in order and starting a new epoch at the end.
   llvm::Expected<Batch> nextPairs();
 
   int64_t epoch = 0;
@@ -86,8 +87,13 @@ private:
   TokenizeOptions tokenize;
   int64_t seqLen, pairsPerBatch;
   std::unique_ptr<RowStream> rows;
-  std::unique_ptr<BatchStream> batches;
   int64_t unitsThisEpoch = 0;
+  /// Preference terms: every pair's two examples (chosen, rejected), read
+  /// once; batches take pairs in order and wrap around, so a set smaller
+  /// than one batch still fills it.
+  std::vector<TokenizedExample> pairs;
+  size_t nextPair = 0;
+  bool pairsLoaded = false;
 };
 
 } // namespace ftl::rt

@@ -179,9 +179,10 @@ LogicalResult LinearTokenNllOp::verify() {
 
 LogicalResult SeqSumOp::verify() {
   auto x = shapeOf(getX());
-  if (x.size() != 1 || getSeq() <= 0 || x[0] % getSeq() != 0)
+  int64_t seq = int64_t(getSeq());
+  if (x.size() != 1 || seq <= 0 || x[0] % seq != 0)
     return emitOpError("expects a [rows * seq] vector and a positive 'seq'");
-  return expectShape(*this, "the result", getResult(), {x[0] / getSeq()});
+  return expectShape(*this, "the result", getResult(), {x[0] / seq});
 }
 
 LogicalResult PairDiffOp::verify() {
