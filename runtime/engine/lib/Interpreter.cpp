@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Interpreter.h"
+#include "AdapterSetup.h"
 
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
@@ -560,11 +561,23 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
   auto adapter = cast<fd::AdapterOp>(op);
   if (adapter.getKind() == "load")
     return execAdapterLoad(op);
-  if (adapter.getKind() != "lora")
+  bool entries = adapter.getKind() == "sparse" || adapter.getKind() == "half";
+  if (adapter.getKind() != "lora" && !entries)
     return error(op, "not implemented yet: adapter '" + adapter.getKind() + "'");
   auto m = model(adapter.getModel());
   if (!m)
     return m.takeError();
+  if (entries) { // they train base entries; the trainer applies their rule
+    auto state = std::make_shared<AdapterState>();
+    state->name = adapter.getName().str();
+    state->kind = adapter.getKind().str();
+    state->model = *m;
+    if (adapter.getKind() == "sparse")
+      if (llvm::Error e = setUpSparseAdapter(op, **m, rng))
+        return error(op, llvm::toString(std::move(e)));
+    values[adapter.getAdapter()] = state;
+    return llvm::Error::success();
+  }
   auto state = std::make_shared<AdapterState>();
   state->name = adapter.getName().str();
   state->kind = "lora";
@@ -578,12 +591,12 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     state->dropout = d.getValueAsDouble();
   if (auto r = config.getAs<BoolAttr>("rslora"))
     state->rslora = r.getValue();
-  if (auto init = config.getAs<StringAttr>("init");
-      init && init.getValue() != "default" && init.getValue() != "gaussian")
-    return error(op, "not implemented yet: lora init '" + init.getValue() +
-                         "'");
-  bool gaussian = config.getAs<StringAttr>("init") &&
-                  config.getAs<StringAttr>("init").getValue() == "gaussian";
+  llvm::StringRef init = config.getAs<StringAttr>("init")
+                             ? config.getAs<StringAttr>("init").getValue()
+                             : "default";
+  if (init != "default" && init != "gaussian" && init != "pissa")
+    return error(op, "not implemented yet: lora init '" + init + "'");
+  bool gaussian = init == "gaussian";
   for (Attribute t : adapter.getTensors()) {
     llvm::StringRef target = cast<StringAttr>(t).getValue();
     if (!target.ends_with(".weight"))
@@ -603,9 +616,11 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     for (int64_t i = 0; i < state->rank * in; ++i)
       ad[i] = gaussian ? float(draw.normal() / state->rank)
                        : float((2 * draw.uniformDouble() - 1) * bound);
+    Tensor b = Tensor::zeros(DType::F32, {out, state->rank});
+    if (init == "pissa") // A, B from W's top singular triplets; W the rest
+      initPissa(*w, a, b, state->scaleOf(target.str()));
     (*m)->adapterTensors[aName] = std::move(a);
-    (*m)->adapterTensors[state->name + "." + module + ".lora_B"] =
-        Tensor::zeros(DType::F32, {out, state->rank});
+    (*m)->adapterTensors[state->name + "." + module + ".lora_B"] = std::move(b);
   }
   for (const std::string &target : state->targets)
     (*m)->loraScales[state->name + "." +

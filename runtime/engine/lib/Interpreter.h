@@ -53,6 +53,9 @@ struct ModelState {
   /// The scale (alpha / rank, or alpha / sqrt(rank)) of each LoRA delta
   /// placed on the model, by "<adapter>.<module>".
   std::map<std::string, double> loraScales;
+  /// The trainable entries (sorted flat indices) of each base tensor a
+  /// sparse adapter owns, chosen when the adapter was placed.
+  std::map<std::string, std::vector<uint32_t>> sparseMasks;
   /// The tensor (base or adapter) with a planned name.
   Tensor *find(llvm::StringRef name);
 };

@@ -14,12 +14,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AdapterSetup.h"
 #include "Interpreter.h"
 #include "TermData.h"
 #include "TermScales.h"
 
 #include "ftl/Conversion/TrainPlan.h"
 #include "ftl/Data/Tokenize.h"
+#include "ftl/Engine/Adapters.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Models/ModelIO.h"
@@ -131,11 +133,19 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   Program &grad = **gradProgram;
   Program &update = **updateProgram;
 
+  // Sparse fine-tuning: the update steps gathered [k] vectors of each sparse
+  // tensor's trainable entries.
+  std::map<std::string, const ::ftl::SparsePlacement *> sparseByName;
+  for (const ::ftl::SparsePlacement &sp : plan->sparse)
+    sparseByName[sp.weight] = &sp;
+
   // Parameters: bind the model's tensors (base weights and adapters).
-  auto bindParams = [&](Program &program) -> llvm::Error {
+  auto bindParams = [&](Program &program, bool gathered) -> llvm::Error {
     for (auto [i, info] : llvm::enumerate(program.arguments())) {
       if (info.param.empty() || !info.gradAcc.empty())
         continue;
+      if (gathered && sparseByName.count(info.param))
+        continue; // bound to the gathered entries below
       Tensor *t = model.find(info.param);
       if (!t)
         return interp.error(op, "model '" + model.name + "' has no tensor '" +
@@ -151,13 +161,44 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     }
     return llvm::Error::success();
   };
-  if (llvm::Error e = bindParams(grad))
+  if (llvm::Error e = bindParams(grad, false))
     return e;
-  if (llvm::Error e = bindParams(update))
+  if (llvm::Error e = bindParams(update, true))
     return e;
   if (evalProgram)
-    if (llvm::Error e = bindParams(*evalProgram))
+    if (llvm::Error e = bindParams(*evalProgram, false))
       return e;
+
+  // The trainable entries of each sparse tensor: the mask chosen when the
+  // adapter was placed (picked now if the model has none, e.g. after a
+  // resume), their values and gradients.
+  struct SparseSlot {
+    const ::ftl::SparsePlacement *sp = nullptr;
+    Tensor *weight = nullptr;
+    std::vector<uint32_t> indices;
+    std::vector<float> values, grads;
+    int64_t round = 0; ///< picks so far (refreshes)
+  };
+  std::map<std::string, SparseSlot> sparseSlots;
+  for (const ::ftl::SparsePlacement &sp : plan->sparse) {
+    SparseSlot &slot = sparseSlots[sp.weight];
+    slot.sp = &sp;
+    slot.weight = model.find(sp.weight);
+    if (!slot.weight || slot.weight->numel() != sp.numel)
+      return interp.error(op, "model '" + model.name + "' has no " +
+                                  std::to_string(sp.rows) + "x" +
+                                  std::to_string(sp.cols) + " tensor '" +
+                                  sp.weight + "'");
+    if (!slot.weight->isWritable())
+      *slot.weight = slot.weight->clone();
+    auto mask = model.sparseMasks.find(sp.weight);
+    if (mask != model.sparseMasks.end() && int64_t(mask->second.size()) == sp.k)
+      slot.indices = mask->second;
+    else
+      slot.indices = pickSparseMask(sp, *slot.weight, interp.getRng(), 0);
+    slot.values.assign(size_t(sp.k), 0.0f);
+    slot.grads.assign(size_t(sp.k), 0.0f);
+  }
 
   // Gradient accumulators and optimizer states, one per trainable tensor.
   std::map<std::string, std::vector<float>> gradAcc;
@@ -182,16 +223,39 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       if (t.trainable)
         grad.bindResult(r++, gradAcc[t.name].data());
   }
-  // The update: params, grads, states, scalars; results alias the inputs.
+  // The update: params, grads, states, scalars, learning-rate scales;
+  // results alias the inputs.
   float lr = 0, bias1 = 1, bias2 = 1, gradScale = 1;
   std::vector<void *> updateOutputs;
+  // Per trainable tensor: its layer-wise LR decay factor, and the factor
+  // half fine-tuning sets per round (0 for the frozen half).
+  std::map<std::string, double> plannedScale, halfFactor;
+  for (const ::ftl::PlannedTensor &t : plan->tensors)
+    if (t.trainable)
+      plannedScale[t.name] = t.lrScale;
+  std::vector<std::pair<std::string, float *>> lrScaleArgs;
+  std::vector<float> lrScaleValues(update.arguments().size(), 1.0f);
   for (auto [i, info] : llvm::enumerate(update.arguments())) {
+    auto sparse = sparseSlots.find(info.gradAcc.empty() ? info.param
+                                                        : info.gradAcc);
+    bool gathered = sparse != sparseSlots.end();
     if (!info.gradAcc.empty()) {
-      update.bindArgument(i, gradAcc[info.gradAcc].data());
+      update.bindArgument(i, gathered ? sparse->second.grads.data()
+                                      : gradAcc[info.gradAcc].data());
       continue;
     }
     if (!info.param.empty()) {
-      updateOutputs.push_back(model.find(info.param)->mutableData());
+      if (gathered) {
+        update.bindArgument(i, sparse->second.values.data());
+        updateOutputs.push_back(sparse->second.values.data());
+      } else {
+        updateOutputs.push_back(model.find(info.param)->mutableData());
+      }
+      continue;
+    }
+    if (auto a = updateFn.getArgAttrOfType<StringAttr>(i, "ftl.lr_scale")) {
+      lrScaleArgs.push_back({a.getValue().str(), &lrScaleValues[i]});
+      update.bindArgument(i, &lrScaleValues[i]);
       continue;
     }
     // Optimizer states and scalars are recognised by their attributes.
@@ -203,8 +267,12 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       if (!p)
         return interp.error(op, "no tensor for the optimizer state '" +
                                     attr.str() + "'");
-      Tensor &state = optState[attr.str()] =
-          Tensor::zeros(DType::F32, p->shape());
+      // Dense states have the parameter's shape; gathered ones [k].
+      llvm::SmallVector<int64_t, 2> shape(p->shape().begin(),
+                                          p->shape().end());
+      if (info.numel() != p->numel())
+        shape = {info.numel()};
+      Tensor &state = optState[attr.str()] = Tensor::zeros(DType::F32, shape);
       update.bindArgument(i, state.mutableData());
       updateOutputs.push_back(state.mutableData());
       continue;
@@ -523,6 +591,22 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   }
   InterruptGuard guard;
 
+  // Half fine-tuning: each adapter's modules; the round is chosen at its
+  // first step (round -1: none chosen yet).
+  struct HalfState {
+    const ::ftl::HalfPlacement *placement = nullptr;
+    std::vector<HalfModule> modules;
+    int64_t round = -1;
+  };
+  std::vector<HalfState> halves;
+  for (const ::ftl::HalfPlacement &h : plan->halves) {
+    HalfState state;
+    state.placement = &h;
+    for (const auto &module : h.modules)
+      state.modules.push_back({module.layer, module.category});
+    halves.push_back(std::move(state));
+  }
+
   double smoothedRate = 0;
   int64_t evalEvery = 0;
   if (auto e = op->getAttrOfType<IntegerAttr>("eval_every"))
@@ -666,13 +750,25 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         return interp.error(op, llvm::toString(std::move(e)));
       loss += stepLoss;
     }
+    // Sparse tensors: only their trainable entries' gradients count (the
+    // others are dropped, as if zero), gathered with the current values.
+    for (auto &[name, slot] : sparseSlots) {
+      const float *acc = gradAcc[name].data();
+      const float *w = slot.weight->dataAs<const float>();
+      for (size_t j = 0; j < slot.indices.size(); ++j) {
+        slot.grads[j] = acc[slot.indices[j]];
+        slot.values[j] = w[slot.indices[j]];
+      }
+    }
     // Clip by global norm.
     gradScale = 1;
     if (plan->clip > 0) {
       double sq = 0;
-      for (auto &[name, acc] : gradAcc)
-        for (float g : acc)
+      for (auto &[name, acc] : gradAcc) {
+        auto sparse = sparseSlots.find(name);
+        for (float g : sparse != sparseSlots.end() ? sparse->second.grads : acc)
           sq += double(g) * g;
+      }
       double norm = std::sqrt(sq);
       if (norm > plan->clip)
         gradScale = float(plan->clip / (norm + 1e-6));
@@ -680,8 +776,77 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     lr = float(baseLr * scheduleFactor(schedule, step, steps));
     bias1 = float(1 - std::pow(beta1, double(step)));
     bias2 = float(1 - std::pow(beta2, double(step)));
+    // Half fine-tuning: a new round re-chooses the trained half.
+    for (HalfState &half : halves) {
+      int64_t round = half.placement->regroupEvery > 0
+                          ? (step - 1) / half.placement->regroupEvery
+                          : 0;
+      if (round == half.round)
+        continue;
+      half.round = round;
+      Rng rng = interp.getRng()
+                    .derive("half:" + half.placement->adapter)
+                    .derive(uint64_t(trainIndex))
+                    .derive(uint64_t(round));
+      std::vector<bool> chosen = pickHalf(half.modules, rng);
+      llvm::json::Array trained;
+      for (auto [m, module] : llvm::enumerate(half.placement->modules)) {
+        for (const std::string &t : module.tensors)
+          halfFactor[t] = chosen[m] ? 1.0 : 0.0;
+        if (chosen[m])
+          trained.push_back(module.name);
+      }
+      if (MetricsLog *log = interp.getMetrics())
+        if (llvm::Error e = log->log(llvm::json::Object{
+                {"train", trainIndex},
+                {"step", step},
+                {"half", half.placement->adapter},
+                {"round", round},
+                {"trained", std::move(trained)}}))
+          return e;
+    }
+    for (auto &[name, value] : lrScaleArgs) {
+      double scale = plannedScale[name];
+      auto factor = halfFactor.find(name);
+      if (factor != halfFactor.end())
+        scale *= factor->second;
+      *value = float(scale);
+    }
     if (llvm::Error e = update.run())
       return interp.error(op, llvm::toString(std::move(e)));
+    // Sparse tensors: the stepped entries go back; the others never moved.
+    for (auto &[name, slot] : sparseSlots) {
+      float *w = slot.weight->dataAs<float>();
+      for (size_t j = 0; j < slot.indices.size(); ++j)
+        w[slot.indices[j]] = slot.values[j];
+    }
+    // Sparse refresh (LIFT): re-pick from the current weights after every
+    // `refresh` steps; entries that stay keep their optimizer state, new
+    // ones start from zero.
+    for (auto &[name, slot] : sparseSlots) {
+      int64_t every = slot.sp->refresh;
+      if (every <= 0 || step % every != 0 || step == steps)
+        continue;
+      std::vector<uint32_t> next =
+          pickSparseMask(*slot.sp, *slot.weight, interp.getRng(), ++slot.round);
+      for (auto &[stateName, state] : optState) {
+        auto [param, slotName] = llvm::StringRef(stateName).rsplit('.');
+        if (param != name)
+          continue;
+        float *values = state.dataAs<float>();
+        std::vector<float> moved(next.size(), 0.0f);
+        size_t o = 0;
+        for (size_t j = 0; j < next.size(); ++j) {
+          while (o < slot.indices.size() && slot.indices[o] < next[j])
+            ++o;
+          if (o < slot.indices.size() && slot.indices[o] == next[j])
+            moved[j] = values[o];
+        }
+        std::copy(moved.begin(), moved.end(), values);
+      }
+      slot.indices = std::move(next);
+      model.sparseMasks[name] = slot.indices;
+    }
 
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)

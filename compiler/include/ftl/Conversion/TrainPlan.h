@@ -45,8 +45,39 @@ struct LoraPlacement {
   double scale = 1; ///< alpha / rank (or alpha / sqrt(rank) with rslora)
   int64_t in = 0, out = 0;
   double dropout = 0;
+  bool pissa = false; ///< init: pissa (A, B from W's SVD; W the residual)
   std::string aName() const; ///< "<adapter>.<module>.lora_A"
   std::string bName() const;
+};
+
+/// Sparse fine-tuning of one base weight: a fixed set of `k` of its
+/// entries trains (the mask is chosen at run time when the adapter is
+/// placed); the update function steps only those, gathered into [k] vectors,
+/// so the optimizer state holds k values per slot.
+struct SparsePlacement {
+  std::string adapter; ///< adapter binding name
+  std::string weight;  ///< canonical base tensor
+  double density = 0;
+  int64_t numel = 0, k = 0; ///< entries, and how many train
+  int64_t rows = 0, cols = 0;
+  std::string pick = "random"; ///< random | magnitude | principal
+  int64_t rank = 0;            ///< principal(rank: r)
+  int64_t refresh = 0;         ///< re-pick every this many steps (0: never)
+};
+
+/// Half fine-tuning by one `half(...)` adapter: its tensors, grouped into
+/// modules by layer and category, of which the runtime trains half per
+/// round (lr scale 0 for the other half).
+struct HalfPlacement {
+  struct Module {
+    int64_t layer = 0;
+    std::string category; ///< attn, mlp or norm
+    std::string name;     ///< "layers.0.attn.q"
+    std::vector<std::string> tensors; ///< weight (and bias)
+  };
+  std::string adapter;
+  int64_t regroupEvery = 0; ///< steps per round (0: one round per train)
+  std::vector<Module> modules;
 };
 
 /// One tensor the step function takes.
@@ -55,6 +86,13 @@ struct PlannedTensor {
   llvm::SmallVector<int64_t, 2> shape;
   bool trainable = false;
   bool isAdapter = false;
+  /// Entries that train when a sparse adapter owns the tensor (0: all).
+  int64_t sparseK = 0;
+  /// The learning-rate factor of layer-wise LR decay (1 without it).
+  double lrScale = 1;
+  int64_t numel() const;
+  /// Entries the optimizer steps: numel(), or sparseK.
+  int64_t numTrainable() const { return sparseK > 0 ? sparseK : numel(); }
 };
 
 /// One loss term of the objective.
@@ -87,6 +125,10 @@ struct TrainPlan {
   ModelShape model;
   std::vector<PlannedTensor> tensors; ///< base tensors, then adapter tensors
   std::vector<LoraPlacement> loras;
+  std::vector<SparsePlacement> sparse;
+  std::vector<HalfPlacement> halves;
+  /// adamw(layer_decay: d): see lrScaleOf.
+  double layerDecay = 1;
   std::vector<PlannedTerm> terms;
   int64_t batch = 8, seq = 256, steps = 0, epochs = 0, accumulate = 1;
   double clip = 0;
@@ -94,7 +136,19 @@ struct TrainPlan {
 
   int64_t tokens() const { return batch * seq; }
   int64_t numTrainable() const;
+  /// Whether the update function takes a learning-rate scale per trainable
+  /// tensor (layer-wise LR decay or half fine-tuning).
+  bool scalesLr() const { return layerDecay != 1 || !halves.empty(); }
 };
+
+/// The layer-wise LR decay factor of `tensor` (a base or adapter tensor
+/// name) in a model of `layers` layers: decay^(layers-1-i) in layer i,
+/// decay^layers for the embeddings, 1 for the final norm and the head.
+double lrScaleOf(llvm::StringRef tensor, int64_t layers, double decay);
+
+/// The layer index of a base or adapter tensor name ("layers.3.attn.q.weight",
+/// "a.layers.3.attn.q.lora_A"), or -1 outside the layers.
+int64_t layerOfTensor(llvm::StringRef tensor);
 
 /// Reads a model's shape from its defining op (ftl.model.build, or an
 /// ftl.model.load whose config attributes the driver filled in).
@@ -102,6 +156,11 @@ mlir::FailureOr<ModelShape> modelShapeOf(mlir::Value model);
 
 /// The loss kinds the step-function lowering implements.
 bool isLowerableLoss(llvm::StringRef kind);
+
+/// The weights a `sparse(...)` adapter trains entries of, with their counts
+/// and pick; reports errors at the adapter.
+mlir::FailureOr<std::vector<SparsePlacement>>
+planSparse(mlir::ftl::AdapterOp adapter, const lang::ModelInfo &model);
 
 /// Computes the plan of `train`; reports errors at the offending ops.
 mlir::FailureOr<TrainPlan> planTrain(mlir::ftl::TrainOp train);

@@ -209,9 +209,13 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
   /// One optimizer step over every trainable tensor: arguments are, per
   /// tensor, the parameter, its gradient and the optimizer state (AdamW: m
   /// and v; SGD: the momentum buffer), then the scalars lr, bias corrections
-  /// (AdamW) and the gradient scale (clipping). Results are the new
-  /// parameters and states, in the same order; the runtime binds them to the
-  /// argument memory, making the update in place.
+  /// (AdamW) and the gradient scale (clipping), then, where the plan scales
+  /// learning rates per tensor, one scale per trainable tensor (`ftl.lr_scale`
+  /// = its name). Results are the new parameters and states, in the same
+  /// order; the runtime binds them to the argument memory, making the update
+  /// in place. A sparse tensor's parameter, gradient and states are [k]
+  /// vectors of its trainable entries (`ftl.sparse` = k), which the runtime
+  /// gathers and scatters.
   FailureOr<func::FuncOp> buildUpdateFunction(ModuleOp module,
                                               const TrainPlan &plan,
                                               size_t index) {
@@ -240,15 +244,24 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     SmallVector<Type> argTypes, resultTypes;
     SmallVector<DictionaryAttr> argAttrs;
     unsigned statesPerTensor = adamw ? 2 : 1;
+    SmallVector<const PlannedTensor *> trainable;
     for (const PlannedTensor &t : plan.tensors) {
       if (!t.trainable)
         continue;
-      auto type = RankedTensorType::get(t.shape, b.getF32Type());
+      trainable.push_back(&t);
+      auto type =
+          t.sparseK > 0
+              ? RankedTensorType::get({t.sparseK}, b.getF32Type())
+              : RankedTensorType::get(t.shape, b.getF32Type());
       auto name = b.getStringAttr(t.name);
+      SmallVector<NamedAttribute> paramAttrs = {
+          b.getNamedAttr("ftl.param", name),
+          b.getNamedAttr("ftl.trainable", b.getUnitAttr())};
+      if (t.sparseK > 0)
+        paramAttrs.push_back(
+            b.getNamedAttr("ftl.sparse", b.getI64IntegerAttr(t.sparseK)));
       argTypes.push_back(type);
-      argAttrs.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("ftl.param", name),
-           b.getNamedAttr("ftl.trainable", b.getUnitAttr())}));
+      argAttrs.push_back(b.getDictionaryAttr(paramAttrs));
       argTypes.push_back(type);
       argAttrs.push_back(
           b.getDictionaryAttr({b.getNamedAttr("ftl.grad_acc", name)}));
@@ -262,11 +275,19 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       for (unsigned k = 0; k < 1 + statesPerTensor; ++k)
         resultTypes.push_back(type);
     }
+    unsigned firstScalar = argTypes.size();
     for (StringRef name : {"lr", "bias1", "bias2", "grad_scale"}) {
       argTypes.push_back(scalar);
       argAttrs.push_back(b.getDictionaryAttr(
           {b.getNamedAttr("ftl.scalar", b.getStringAttr(name))}));
     }
+    unsigned firstScale = argTypes.size();
+    if (plan.scalesLr())
+      for (const PlannedTensor *t : trainable) {
+        argTypes.push_back(scalar);
+        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
+            "ftl.lr_scale", b.getStringAttr(t->name))}));
+      }
     b.setInsertionPointToEnd(module.getBody());
     auto fn = b.create<func::FuncOp>(
         loc, "train" + std::to_string(index) + "_update",
@@ -276,29 +297,32 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     fn.setPrivate();
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
-    unsigned n = entry->getNumArguments();
-    Value lr = entry->getArgument(n - 4), bias1 = entry->getArgument(n - 3),
-          bias2 = entry->getArgument(n - 2),
-          gradScale = entry->getArgument(n - 1);
+    Value lr = entry->getArgument(firstScalar),
+          bias1 = entry->getArgument(firstScalar + 1),
+          bias2 = entry->getArgument(firstScalar + 2),
+          gradScale = entry->getArgument(firstScalar + 3);
     SmallVector<Value> results;
     unsigned stride = 2 + statesPerTensor;
-    for (unsigned i = 0; i + 4 < n; i += stride) {
+    for (unsigned t = 0; t < trainable.size(); ++t) {
+      unsigned i = t * stride;
       Value p = entry->getArgument(i);
       Value g = b.create<ftlt::ScaleByOp>(loc, entry->getArgument(i + 1),
                                           gradScale);
+      Value lrScale =
+          plan.scalesLr() ? entry->getArgument(firstScale + t) : Value();
       if (adamw) {
         auto step = b.create<ftlt::AdamWOp>(
             loc, p, g, entry->getArgument(i + 2), entry->getArgument(i + 3), lr,
-            bias1, bias2, b.getF64FloatAttr(getF("beta1", 0.9)),
+            bias1, bias2, lrScale, b.getF64FloatAttr(getF("beta1", 0.9)),
             b.getF64FloatAttr(getF("beta2", 0.999)),
             b.getF64FloatAttr(getF("eps", 1e-8)),
             b.getF64FloatAttr(getF("wd", 0.0)));
         results.append({step.getNewParam(), step.getNewM(), step.getNewV()});
       } else {
-        auto step = b.create<ftlt::SgdOp>(loc, p, g, entry->getArgument(i + 2),
-                                          lr,
-                                          b.getF64FloatAttr(getF("momentum", 0.0)),
-                                          b.getF64FloatAttr(getF("wd", 0.0)));
+        auto step = b.create<ftlt::SgdOp>(
+            loc, p, g, entry->getArgument(i + 2), lr, lrScale,
+            b.getF64FloatAttr(getF("momentum", 0.0)),
+            b.getF64FloatAttr(getF("wd", 0.0)));
         results.append({step.getNewParam(), step.getNewBuf()});
       }
     }

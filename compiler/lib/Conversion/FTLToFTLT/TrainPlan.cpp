@@ -13,7 +13,9 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 using namespace mlir;
 using ::ftl::LoraPlacement;
@@ -33,16 +35,70 @@ std::string LoraPlacement::bName() const {
          ".lora_B";
 }
 
+int64_t PlannedTensor::numel() const {
+  int64_t size = 1;
+  for (int64_t d : shape)
+    size *= d;
+  return size;
+}
+
 int64_t TrainPlan::numTrainable() const {
   int64_t n = 0;
   for (const PlannedTensor &t : tensors)
-    if (t.trainable) {
-      int64_t size = 1;
-      for (int64_t d : t.shape)
-        size *= d;
-      n += size;
-    }
+    if (t.trainable)
+      n += t.numTrainable();
   return n;
+}
+
+int64_t (::ftl::layerOfTensor)(StringRef tensor) {
+  SmallVector<StringRef, 8> parts;
+  tensor.split(parts, '.');
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    int64_t layer;
+    if (parts[i] == "layers" && !parts[i + 1].getAsInteger(10, layer))
+      return layer;
+  }
+  return -1;
+}
+
+double (::ftl::lrScaleOf)(StringRef tensor, int64_t layers, double decay) {
+  if (decay == 1)
+    return 1;
+  int64_t layer = ::ftl::layerOfTensor(tensor);
+  if (layer >= 0)
+    return std::pow(decay, double(layers - 1 - layer));
+  // Base or adapter tensors of the embeddings sit below layer 0.
+  SmallVector<StringRef, 8> parts;
+  tensor.split(parts, '.');
+  if (llvm::is_contained(parts, "embed") ||
+      llvm::is_contained(parts, "pos_embed"))
+    return std::pow(decay, double(layers));
+  return 1; // final norm, head
+}
+
+/// The module ("layers.0.attn.q") and its category (attn, mlp, norm) of a
+/// tensor in a layer.
+static std::pair<std::string, std::string> halfModuleOf(StringRef tensor) {
+  StringRef module = tensor.rsplit('.').first; // drop weight/bias
+  SmallVector<StringRef, 6> parts;
+  module.split(parts, '.');
+  std::string category;
+  if (parts.size() >= 3) {
+    if (parts[2] == "attn_norm" || parts[2] == "mlp_norm")
+      category = "norm";
+    else if (parts[2] == "attn" || parts[2] == "mlp")
+      category = parts[2].str();
+  }
+  return {module.str(), category};
+}
+
+/// Whether `tensor` is a weight sparse fine-tuning can train: a linear
+/// layer's matrix (attention and MLP projections, an untied head).
+static bool isLinearWeight(StringRef tensor) {
+  if (!tensor.ends_with(".weight"))
+    return false;
+  return tensor.contains(".attn.") || tensor.contains(".mlp.") ||
+         tensor == "head.weight";
 }
 
 FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
@@ -136,6 +192,10 @@ static LogicalResult collectTerms(Value objective, double weight, int group,
       term.preference = a.getValue().str();
     if (auto a = loss->getAttrOfType<BoolAttr>("to_init"))
       term.toInit = a.getValue();
+    for (Attribute name : loss.getOperandNames())
+      if (cast<StringAttr>(name).getValue() == "mask")
+        return loss.emitError("not implemented yet: input masking "
+                              "(sft(mask: ...))");
     terms.push_back(std::move(term));
     return success();
   }
@@ -172,6 +232,128 @@ static LogicalResult collectTerms(Value objective, double weight, int group,
     return def->emitError("this does not define an objective the compiler "
                           "can lower");
   return failure();
+}
+
+/// The modules of a `half(...)` adapter, grouped by layer and category.
+static LogicalResult planHalf(fd::AdapterOp adapter, TrainPlan &plan,
+                              llvm::StringSet<> &owned) {
+  ::ftl::HalfPlacement half;
+  half.adapter = adapter.getName().str();
+  if (auto r = adapter.getConfig().getAs<IntegerAttr>("regroup_every"))
+    half.regroupEvery = r.getInt();
+  if (half.regroupEvery < 0)
+    return adapter.emitError("'regroup_every' must be 0 (one group per "
+                             "train) or a positive number of steps, found ")
+           << half.regroupEvery;
+  for (Attribute t : adapter.getTensors()) {
+    StringRef tensor = cast<StringAttr>(t).getValue();
+    int64_t layer = ::ftl::layerOfTensor(tensor);
+    auto [module, category] = halfModuleOf(tensor);
+    if (layer < 0 || category.empty())
+      return adapter.emitError("half fine-tuning regroups the parameters of "
+                               "transformer layers; '")
+             << tensor << "' is not in a layer";
+    auto it = llvm::find_if(half.modules, [&](const auto &m) {
+      return m.name == module;
+    });
+    if (it == half.modules.end()) {
+      half.modules.push_back({layer, category, module, {}});
+      it = std::prev(half.modules.end());
+    }
+    it->tensors.push_back(tensor.str());
+    owned.insert(tensor);
+  }
+  plan.halves.push_back(std::move(half));
+  return success();
+}
+
+/// The base weights of a `sparse(...)` adapter and how their entries are
+/// picked.
+FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
+    fd::AdapterOp adapter, const ::ftl::lang::ModelInfo &model) {
+  std::vector<::ftl::SparsePlacement> placements;
+  DictionaryAttr config = adapter.getConfig();
+  double density = 0;
+  if (auto d = config.getAs<FloatAttr>("density"))
+    density = d.getValueAsDouble();
+  if (!(density > 0 && density <= 1))
+    return adapter.emitError("'density' must be above 0 and at most 1, "
+                             "found ")
+           << density;
+  int64_t refresh = 0;
+  if (auto r = config.getAs<IntegerAttr>("refresh"))
+    refresh = r.getInt();
+  if (refresh < 0)
+    return adapter.emitError("'refresh' must be 0 (never) or a positive "
+                             "number of steps, found ")
+           << refresh;
+  std::string pick = "random";
+  int64_t rank = 0;
+  for (auto [name, input] :
+       llvm::zip(adapter.getOperandNames(), adapter.getInputs())) {
+    if (cast<StringAttr>(name).getValue() != "pick")
+      continue;
+    auto make = input.getDefiningOp<fd::MakeOp>();
+    if (!make)
+      return adapter.emitError("the pick of a sparse adapter must be "
+                               "random(), magnitude() or principal(rank: r)");
+    pick = make.getName().str();
+    if (pick == "lottery")
+      return make.emitError("not implemented yet: lottery-ticket picks "
+                            "(LT-SFT); use random(), magnitude() or "
+                            "principal(rank: r)");
+    if (pick != "random" && pick != "magnitude" && pick != "principal")
+      return make.emitError("'") << pick << "' cannot pick sparse entries; "
+             << "expected random(), magnitude() or principal(rank: r)";
+    if (pick == "random" && make->hasAttr("rate")) {
+      auto rate = make->getAttrOfType<FloatAttr>("rate");
+      if (rate && rate.getValueAsDouble() != 0)
+        return make.emitError("random() picks sparse entries by the "
+                              "adapter's 'density'; its 'rate' is for input "
+                              "masking and must be left out here");
+    }
+    if (auto r = make->getAttrOfType<IntegerAttr>("rank"))
+      rank = r.getInt();
+  }
+  for (Attribute t : adapter.getTensors()) {
+    StringRef tensor = cast<StringAttr>(t).getValue();
+    if (tensor.ends_with(".bias"))
+      continue; // biases of selected linear layers stay as they are
+    if (!isLinearWeight(tensor))
+      return adapter.emitError("sparse fine-tuning trains entries of linear "
+                               "weights (attn, mlp, head); '")
+             << tensor << "' is not one";
+    std::vector<::ftl::lang::ParamTensor> params =
+        ::ftl::lang::enumerateParams(model);
+    auto base = llvm::find_if(params, [&](const ::ftl::lang::ParamTensor &p) {
+      return p.name == tensor;
+    });
+    if (base == params.end() || base->shape.size() != 2)
+      return adapter.emitError("model has no matrix '") << tensor << "'";
+    ::ftl::SparsePlacement sp;
+    sp.adapter = adapter.getName().str();
+    sp.weight = tensor.str();
+    sp.density = density;
+    sp.rows = base->shape[0];
+    sp.cols = base->shape[1];
+    sp.numel = sp.rows * sp.cols;
+    sp.k = std::clamp<int64_t>(std::llround(density * double(sp.numel)), 1,
+                               sp.numel);
+    sp.pick = pick;
+    sp.rank = rank;
+    sp.refresh = refresh;
+    if (pick == "principal" &&
+        (rank <= 0 || rank > std::min(sp.rows, sp.cols)))
+      return adapter.emitError("principal(rank: ")
+             << rank << ") needs a rank from 1 to " << std::min(sp.rows, sp.cols)
+             << " for '" << tensor << "' [" << sp.rows << "x" << sp.cols
+             << "]";
+    if (sp.numel > int64_t(UINT32_MAX))
+      return adapter.emitError("'") << tensor << "' has too many entries "
+             << "for sparse fine-tuning (at most 2^32 - 1)";
+    placements.push_back(std::move(sp));
+  }
+  return placements;
 }
 
 FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
@@ -219,6 +401,9 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
   // an enclosing one) apply to it.
   Value model = train.getModel();
   llvm::StringSet<> frozen, unfrozen, loraTargets;
+  // Base tensors a sparse or half adapter owns: they train under its rule
+  // whatever freeze says.
+  llvm::StringSet<> ownedTensors;
   bool anyAdapter = false, explicitFreeze = false;
   SmallVector<Operation *> preceding;
   for (Operation *scope = train; scope && scope->getBlock();
@@ -236,6 +421,21 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
         return adapter.emitError(
             "not implemented yet: training a loaded PEFT adapter further "
             "(merge it into the model first, or place a new adapter)");
+      if (adapter.getKind() == "half") {
+        if (failed(planHalf(adapter, plan, ownedTensors)))
+          return failure();
+        continue;
+      }
+      if (adapter.getKind() == "sparse") {
+        auto placed = ::ftl::planSparse(adapter, plan.model.info);
+        if (failed(placed))
+          return failure();
+        for (::ftl::SparsePlacement &sp : *placed) {
+          ownedTensors.insert(sp.weight);
+          plan.sparse.push_back(std::move(sp));
+        }
+        continue;
+      }
       if (adapter.getKind() != "lora")
         continue;
       DictionaryAttr config = adapter.getConfig();
@@ -266,6 +466,8 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
         lora.scale = rslora ? alpha / std::sqrt(double(rank))
                             : alpha / double(rank);
         lora.dropout = dropout;
+        if (auto init = config.getAs<StringAttr>("init"))
+          lora.pissa = init.getValue() == "pissa";
         plan.loras.push_back(lora);
         loraTargets.insert(tensor);
       }
@@ -287,7 +489,11 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     t.name = p.name;
     t.shape = p.shape;
     bool isFrozen = explicitFreeze ? frozen.contains(p.name) : anyAdapter;
-    t.trainable = !isFrozen || unfrozen.contains(p.name);
+    t.trainable = !isFrozen || unfrozen.contains(p.name) ||
+                  ownedTensors.contains(p.name);
+    for (const ::ftl::SparsePlacement &sp : plan.sparse)
+      if (sp.weight == p.name)
+        t.sparseK = sp.k;
     plan.tensors.push_back(std::move(t));
   }
   for (LoraPlacement &lora : plan.loras) {
@@ -296,9 +502,26 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     });
     lora.out = base->shape[0];
     lora.in = base->shape[1];
+    if (lora.pissa && lora.rank > std::min(lora.out, lora.in))
+      return train.emitError("lora(init: pissa) of rank ")
+             << lora.rank << " on '" << lora.weight << "' [" << lora.out
+             << "x" << lora.in << "]: PiSSA needs a rank of at most "
+             << std::min(lora.out, lora.in);
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
   }
+  // Layer-wise LR decay: a factor per tensor (AdamW's layer_decay).
+  if (Value opt = train.getOptimizer())
+    if (auto make = opt.getDefiningOp<fd::MakeOp>())
+      if (auto d = make->getAttrOfType<FloatAttr>("layer_decay")) {
+        plan.layerDecay = d.getValueAsDouble();
+        if (!(plan.layerDecay > 0 && plan.layerDecay <= 1))
+          return make.emitError("'layer_decay' must be in (0, 1], found ")
+                 << plan.layerDecay;
+      }
+  for (PlannedTensor &t : plan.tensors)
+    t.lrScale =
+        ::ftl::lrScaleOf(t.name, plan.model.info.layers, plan.layerDecay);
   // Regularisers penalise the trainable tensors of what they name: an
   // adapter's tensors, or the model's trainable tensors.
   for (PlannedTerm &term : plan.terms) {

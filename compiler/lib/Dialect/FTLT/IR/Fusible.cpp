@@ -51,6 +51,9 @@ struct Scalar {
   Value greater(Value x, Value y) {
     return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, y);
   }
+  Value notEqual(Value x, Value y) {
+    return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, x, y);
+  }
   Value select(Value cond, Value x, Value y) {
     return b.create<arith::SelectOp>(loc, cond, x, y);
   }
@@ -287,8 +290,12 @@ LogicalResult LayerNormGradOp::emitScalarBody(OpBuilder &b, Location loc,
 //===----------------------------------------------------------------------===//
 
 SmallVector<Access> AdamWOp::getOperandAccess() {
-  return {Access::Elem,   Access::Elem,   Access::Elem,  Access::Elem,
-          Access::Scalar, Access::Scalar, Access::Scalar};
+  SmallVector<Access> access = {Access::Elem,   Access::Elem,   Access::Elem,
+                                Access::Elem,   Access::Scalar, Access::Scalar,
+                                Access::Scalar};
+  if (getLrScale())
+    access.push_back(Access::Scalar);
+  return access;
 }
 SmallVector<Access> AdamWOp::getResultAccess() { return elems(3); }
 LogicalResult AdamWOp::emitScalarBody(OpBuilder &b, Location loc,
@@ -297,6 +304,11 @@ LogicalResult AdamWOp::emitScalarBody(OpBuilder &b, Location loc,
   Scalar s{b, loc};
   Value p = in[0], g = in[1], m = in[2], v = in[3], lr = in[4], bc1 = in[5],
         bc2 = in[6];
+  // A per-tensor scale multiplies the learning rate (1.0 * lr is lr
+  // exactly, so an unscaled tensor steps bitwise as without the scale).
+  Value scale = getLrScale() ? in[7] : Value();
+  if (scale)
+    lr = s.mul(lr, scale);
   double b1 = getBeta1().convertToDouble(), b2 = getBeta2().convertToDouble();
   // Decoupled weight decay first, as torch.optim.AdamW does.
   Value decayed =
@@ -306,14 +318,27 @@ LogicalResult AdamWOp::emitScalarBody(OpBuilder &b, Location loc,
   Value denom = s.add(s.div(s.sqrt(v2), s.sqrt(bc2)),
                       s.c(getEps().convertToDouble()));
   Value stepSize = s.div(lr, bc1);
-  out.push_back(s.sub(decayed, s.mul(stepSize, s.div(m2, denom))));
+  Value p2 = s.sub(decayed, s.mul(stepSize, s.div(m2, denom)));
+  if (scale) {
+    // Scale 0: the tensor sits the step out; parameter and moments stay
+    // bitwise as they were (a frozen half in half fine-tuning).
+    Value live = s.notEqual(scale, s.c(0.0));
+    p2 = s.select(live, p2, p);
+    m2 = s.select(live, m2, m);
+    v2 = s.select(live, v2, v);
+  }
+  out.push_back(p2);
   out.push_back(m2);
   out.push_back(v2);
   return success();
 }
 
 SmallVector<Access> SgdOp::getOperandAccess() {
-  return {Access::Elem, Access::Elem, Access::Elem, Access::Scalar};
+  SmallVector<Access> access = {Access::Elem, Access::Elem, Access::Elem,
+                                Access::Scalar};
+  if (getLrScale())
+    access.push_back(Access::Scalar);
+  return access;
 }
 SmallVector<Access> SgdOp::getResultAccess() { return elems(2); }
 LogicalResult SgdOp::emitScalarBody(OpBuilder &b, Location loc,
@@ -321,9 +346,18 @@ LogicalResult SgdOp::emitScalarBody(OpBuilder &b, Location loc,
                                     SmallVectorImpl<Value> &out) {
   Scalar s{b, loc};
   Value p = in[0], g = in[1], buf = in[2], lr = in[3];
+  Value scale = getLrScale() ? in[4] : Value();
+  if (scale)
+    lr = s.mul(lr, scale);
   Value gd = s.add(g, s.mul(s.c(getWd().convertToDouble()), p));
   Value buf2 = s.add(s.mul(s.c(getMomentum().convertToDouble()), buf), gd);
-  out.push_back(s.sub(p, s.mul(lr, buf2)));
+  Value p2 = s.sub(p, s.mul(lr, buf2));
+  if (scale) {
+    Value live = s.notEqual(scale, s.c(0.0));
+    p2 = s.select(live, p2, p);
+    buf2 = s.select(live, buf2, buf);
+  }
+  out.push_back(p2);
   out.push_back(buf2);
   return success();
 }

@@ -633,20 +633,28 @@ def FTLT_AdamWOp : FTLT_Fusible<"adamw", [AllTypesMatch<["param", "grad",
     includes the schedule. After buffer planning the results alias the
     operands (an in-place update).
 
+    The optional `lr_scale` multiplies `lr` for this tensor (layer-wise LR
+    decay, half fine-tuning). Where it is exactly 0 the step leaves the
+    parameter and both moments bitwise as they were (no decay, no moment
+    update): the tensor sits this step out.
+
     ```mlir
     %p2, %m2, %v2 = ftlt.adamw %p, %g, %m, %v, %lr, %bc1, %bc2 {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64, wd = 0.01 : f64}
+        : tensor<64x64xf32>, tensor<f32>
+    %q2, %n2, %w2 = ftlt.adamw %q, %h, %n, %w, %lr, %bc1, %bc2 lr_scale %s : tensor<f32> {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64, wd = 0.0 : f64}
         : tensor<64x64xf32>, tensor<f32>
     ```
   }];
   let arguments = (ins FTLT_F32:$param, FTLT_F32:$grad, FTLT_F32:$m,
                        FTLT_F32:$v, FTLT_F32Scalar:$lr, FTLT_F32Scalar:$bias1,
-                       FTLT_F32Scalar:$bias2, F64Attr:$beta1, F64Attr:$beta2,
-                       F64Attr:$eps, F64Attr:$wd);
+                       FTLT_F32Scalar:$bias2,
+                       Optional<FTLT_F32Scalar>:$lr_scale, F64Attr:$beta1,
+                       F64Attr:$beta2, F64Attr:$eps, F64Attr:$wd);
   let results = (outs FTLT_F32:$new_param, FTLT_F32:$new_m,
                       FTLT_F32:$new_v);
   let assemblyFormat = [{
-    $param `,` $grad `,` $m `,` $v `,` $lr `,` $bias1 `,` $bias2 attr-dict
-    `:` type($param) `,` type($lr)
+    $param `,` $grad `,` $m `,` $v `,` $lr `,` $bias1 `,` $bias2
+    (`lr_scale` $lr_scale^ `:` type($lr_scale))? attr-dict `:` type($param) `,` type($lr)
   }];
 }
 
@@ -655,16 +663,21 @@ def FTLT_SgdOp : FTLT_Fusible<"sgd", [AllTypesMatch<["param", "grad", "buf",
   let summary = "one SGD step with momentum and weight decay";
   let description = [{
     `g' = g + wd p; buf = momentum buf + g'; p -= lr buf` (PyTorch's SGD).
+    The optional `lr_scale` multiplies `lr`; where it is exactly 0 the
+    parameter and the buffer stay bitwise as they were.
 
     ```mlir
     %p2, %b2 = ftlt.sgd %p, %g, %buf, %lr {momentum = 0.9 : f64, wd = 0.0 : f64} : tensor<64x64xf32>, tensor<f32>
+    %q2, %c2 = ftlt.sgd %q, %h, %c, %lr lr_scale %s : tensor<f32> {momentum = 0.0 : f64, wd = 0.0 : f64} : tensor<64x64xf32>, tensor<f32>
     ```
   }];
   let arguments = (ins FTLT_F32:$param, FTLT_F32:$grad, FTLT_F32:$buf,
-                       FTLT_F32Scalar:$lr, F64Attr:$momentum, F64Attr:$wd);
+                       FTLT_F32Scalar:$lr, Optional<FTLT_F32Scalar>:$lr_scale,
+                       F64Attr:$momentum, F64Attr:$wd);
   let results = (outs FTLT_F32:$new_param, FTLT_F32:$new_buf);
   let assemblyFormat = [{
-    $param `,` $grad `,` $buf `,` $lr attr-dict `:` type($param) `,` type($lr)
+    $param `,` $grad `,` $buf `,` $lr (`lr_scale` $lr_scale^ `:` type($lr_scale))? attr-dict `:`
+    type($param) `,` type($lr)
   }];
 }
 

@@ -1,0 +1,42 @@
+//===- AdapterSetup.h - Adapters the interpreter sets up (private) -*- C++ -*-===//
+//
+// Part of the ftl project.
+//
+//===----------------------------------------------------------------------===//
+///
+/// \file
+/// The interpreter's side of sparse adapters and PiSSA-initialised LoRA (the
+/// numerics are in ftl/Engine/Adapters.h).
+///
+//===----------------------------------------------------------------------===//
+
+#ifndef FTL_ENGINE_LIB_ADAPTERSETUP_H
+#define FTL_ENGINE_LIB_ADAPTERSETUP_H
+
+#include "Interpreter.h"
+
+namespace ftl {
+struct SparsePlacement;
+}
+
+namespace ftl::rt {
+
+/// The trainable entries of `sp`'s weight `w` for pick round `round` (0 at
+/// placement, then one more per refresh): random picks draw from the run's
+/// seed, per adapter, tensor and round.
+std::vector<uint32_t> pickSparseMask(const ::ftl::SparsePlacement &sp,
+                                     const Tensor &w, const Rng &runRng,
+                                     int64_t round);
+
+/// Picks the trainable entries of every weight a `sparse(...)` adapter owns
+/// and records them in `model.sparseMasks`.
+llvm::Error setUpSparseAdapter(mlir::Operation *adapterOp, ModelState &model,
+                               const Rng &runRng);
+
+/// PiSSA initialisation of the LoRA factors `a` [rank, in] and `b`
+/// [out, rank] on weight `w`, which becomes the residual.
+void initPissa(Tensor &w, Tensor &a, Tensor &b, double scale);
+
+} // namespace ftl::rt
+
+#endif // FTL_ENGINE_LIB_ADAPTERSETUP_H

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Checks what half and sparse fine-tuning changed, from the checkpoints of
+two runs folders (each holding one run): INIT, the same script with lr 0 (the
+initial weights), and RUN, the trained one. Parsed without any library.
+
+  adapter_check.py half INIT RUN
+      For every half fine-tuning round logged in RUN's metrics ("trained":
+      the modules chosen), compares the checkpoints at the round's start and
+      end (save_every at the round length): the modules that changed must be
+      exactly the chosen ones, every other tensor bitwise equal, and the Adam
+      moments of the frozen modules unchanged. Prints per round the trained
+      count per layer and category, and "ok" or FAIL lines.
+
+  adapter_check.py sparse INIT RUN --tensors REGEX --density D
+                   [--pick magnitude|principal --rank R]
+      Every tensor whose ftl name matches REGEX must have exactly
+      k = round(D * numel) changed entries; with --pick they must be the k
+      largest |W| (magnitude) or the k largest |W_r| of the rank-R
+      approximation of the initial W (principal, by a Jacobi
+      eigen-decomposition here); all other entries and tensors bitwise
+      equal. Prints one line per tensor, and the optimizer state size.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import struct
+import sys
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    base = 8 + size
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__" or info["dtype"] != "F32":
+            continue
+        begin, end = info["data_offsets"]
+        out[name] = (tuple(info["shape"]),
+                     struct.unpack("<%df" % ((end - begin) // 4),
+                                   data[base + begin:base + end]))
+    return out
+
+
+HF = [
+    (r"^model\.embed_tokens\.weight$", "embed.weight"),
+    (r"^model\.norm\.weight$", "final_norm.weight"),
+    (r"^lm_head\.weight$", "head.weight"),
+    (r"^model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.(weight|bias)$",
+     r"layers.\1.attn.\2.\3"),
+    (r"^model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.weight$",
+     r"layers.\1.mlp.\2.weight"),
+    (r"^model\.layers\.(\d+)\.input_layernorm\.weight$",
+     r"layers.\1.attn_norm.weight"),
+    (r"^model\.layers\.(\d+)\.post_attention_layernorm\.weight$",
+     r"layers.\1.mlp_norm.weight"),
+]
+
+
+def ftl_name(hf):
+    for pattern, repl in HF:
+        if re.match(pattern, hf):
+            return re.sub(pattern, repl, hf)
+    sys.exit("unknown tensor name %s (only Llama checkpoints)" % hf)
+
+
+def run_folder(root):
+    runs = [d for d in glob.glob(os.path.join(root, "*")) if os.path.isdir(d)]
+    if len(runs) != 1:
+        sys.exit("expected one run under %s, found %d" % (root, len(runs)))
+    return runs[0]
+
+
+def checkpoints(root):
+    """{step: folder} of the run's train0 checkpoints (final = last)."""
+    base = os.path.join(run_folder(root), "checkpoints", "train0")
+    out = {}
+    for d in glob.glob(os.path.join(base, "step-*")):
+        out[int(d.rsplit("-", 1)[1])] = d
+    final = os.path.join(base, "final")
+    with open(os.path.join(final, "state.json")) as f:
+        out[json.load(f)["step"]] = final
+    return out
+
+
+def model(folder):
+    return {ftl_name(k): v
+            for k, v in read_safetensors(
+                os.path.join(folder, "model.safetensors")).items()}
+
+
+def optimizer(folder):
+    return read_safetensors(os.path.join(folder, "optimizer.safetensors"))
+
+
+def metrics(root):
+    with open(os.path.join(run_folder(root), "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def module_of(tensor):
+    return tensor.rsplit(".", 1)[0]
+
+
+def category(module):
+    part = module.split(".")[2]
+    return "norm" if part.endswith("_norm") else part
+
+
+def check_half(args):
+    failures = 0
+    init_points = checkpoints(args.init)
+    init = model(init_points[max(init_points)])
+    points = checkpoints(args.run)
+    rounds = [r for r in metrics(args.run) if "half" in r]
+    if not rounds:
+        sys.exit("no half fine-tuning rounds in the metrics")
+    last_step = max(points)
+    for i, r in enumerate(rounds):
+        start = r["step"] - 1
+        end = rounds[i + 1]["step"] - 1 if i + 1 < len(rounds) else last_step
+        before = init if start == 0 else model(points[start])
+        if end not in points:
+            sys.exit("no checkpoint at step %d (save_every must be the round "
+                     "length)" % end)
+        after = model(points[end])
+        changed = set()
+        for name, (shape, values) in after.items():
+            if values != before[name][1]:
+                changed.add(name)
+        chosen = set(r["trained"])
+        layer_tensors = [n for n in after if n.startswith("layers.")]
+        changed_modules = {module_of(n) for n in changed}
+        wrong = changed_modules ^ chosen
+        outside = [n for n in changed if not n.startswith("layers.")]
+        counts = {}
+        for m in chosen:
+            key = (int(m.split(".")[1]), category(m))
+            counts[key] = counts.get(key, 0) + 1
+        totals = {}
+        for n in layer_tensors:
+            key = (int(n.split(".")[1]), category(module_of(n)))
+            totals[key] = totals.get(key, 0) + 1
+        layers = sorted({k[0] for k in totals})
+        parts = []
+        for cat in ["attn", "mlp", "norm"]:
+            parts.append("%s %s" % (cat, " ".join(
+                "%d/%d" % (counts.get((l, cat), 0), totals.get((l, cat), 0))
+                for l in layers)))
+        mlp_total = sum(v for k, v in counts.items() if k[1] == "mlp")
+        mlp_all = sum(v for k, v in totals.items() if k[1] == "mlp")
+        print("round %d (steps %d-%d): %s; mlp %d/%d model-wide" %
+              (r["round"], start + 1, end, ", ".join(parts), mlp_total,
+               mlp_all))
+        if wrong or outside:
+            failures += 1
+            print("FAIL: changed modules differ from the chosen ones: %s %s" %
+                  (sorted(wrong), sorted(outside)))
+        # Adam moments of frozen modules: unchanged over the round.
+        if start > 0:
+            s0, s1 = optimizer(points[start]), optimizer(points[end])
+            for name, (shape, values) in s1.items():
+                slot, tensor = name.split("/", 1)
+                if module_of(tensor) not in chosen and name in s0 and \
+                        s0[name][1] != values:
+                    failures += 1
+                    print("FAIL: moment %s of a frozen module moved" % name)
+    print("changed == chosen, frozen bitwise: %s" %
+          ("ok" if failures == 0 else "FAIL"))
+    return failures
+
+
+def jacobi_lowrank(values, rows, cols, rank):
+    """W V_r V_r^T by cyclic Jacobi on W^T W (double precision)."""
+    n = cols
+    g = [[sum(values[i * cols + a] * values[i * cols + b]
+              for i in range(rows)) for b in range(n)] for a in range(n)]
+    v = [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+    for _ in range(100):
+        off = sum(g[p][q] ** 2 for p in range(n) for q in range(p + 1, n))
+        if off < 1e-30:
+            break
+        for p in range(n):
+            for q in range(p + 1, n):
+                apq = g[p][q]
+                if apq == 0:
+                    continue
+                theta = (g[q][q] - g[p][p]) / (2 * apq)
+                t = (1.0 if theta >= 0 else -1.0) / \
+                    (abs(theta) + math.sqrt(theta * theta + 1))
+                c = 1 / math.sqrt(t * t + 1)
+                s = t * c
+                for k in range(n):
+                    gkp, gkq = g[k][p], g[k][q]
+                    g[k][p], g[k][q] = c * gkp - s * gkq, s * gkp + c * gkq
+                for k in range(n):
+                    gpk, gqk = g[p][k], g[q][k]
+                    g[p][k], g[q][k] = c * gpk - s * gqk, s * gpk + c * gqk
+                for k in range(n):
+                    vkp, vkq = v[k][p], v[k][q]
+                    v[k][p], v[k][q] = c * vkp - s * vkq, s * vkp + c * vkq
+    order = sorted(range(n), key=lambda i: -g[i][i])[:rank]
+    out = [0.0] * (rows * cols)
+    for c in order:
+        col = [v[j][c] for j in range(n)]
+        for i in range(rows):
+            wv = sum(values[i * cols + j] * col[j] for j in range(cols))
+            for j in range(cols):
+                out[i * cols + j] += wv * col[j]
+    return out
+
+
+def check_sparse(args):
+    failures = 0
+    init_points, run_points = checkpoints(args.init), checkpoints(args.run)
+    init = model(init_points[max(init_points)])
+    final = model(run_points[max(run_points)])
+    states = optimizer(run_points[max(run_points)])
+    selected = 0
+    for name in sorted(final):
+        shape, values = final[name]
+        before = init[name][1]
+        changed = [i for i, (a, b) in enumerate(zip(before, values)) if a != b]
+        if not re.search(args.tensors, name):
+            if changed:
+                failures += 1
+                print("FAIL: %s is outside the adapter but %d entries "
+                      "changed" % (name, len(changed)))
+            continue
+        selected += 1
+        numel = len(values)
+        k = min(numel, max(1, int(math.floor(args.density * numel + 0.5))))
+        line = "%s: %d of %d changed (k %d)" % (name, len(changed), numel, k)
+        if len(changed) != k:
+            failures += 1
+            line += " FAIL"
+        if args.pick:
+            if args.pick == "magnitude":
+                score = [abs(x) for x in before]
+            else:
+                score = [abs(x) for x in
+                         jacobi_lowrank(before, shape[0], shape[1], args.rank)]
+            top = sorted(range(numel), key=lambda i: (-score[i], i))[:k]
+            same = set(top) == set(changed)
+            line += ", the top-%d of %s: %s" % (
+                k, "|W|" if args.pick == "magnitude" else "|W_r|",
+                "yes" if same else "no FAIL")
+            failures += not same
+        slots = [n for n in states if n.endswith("/" + name)]
+        sizes = sorted({len(states[n][1]) for n in slots})
+        line += "; optimizer %s x %s entries" % (len(slots), sizes)
+        print(line)
+    if selected == 0:
+        sys.exit("no tensor matches %s" % args.tensors)
+    print("sparse: %s" % ("ok" if failures == 0 else "FAIL"))
+    return failures
+
+
+ap = argparse.ArgumentParser()
+ap.add_argument("mode", choices=["half", "sparse"])
+ap.add_argument("init")
+ap.add_argument("run")
+ap.add_argument("--tensors", default="")
+ap.add_argument("--density", type=float, default=0)
+ap.add_argument("--pick", choices=["magnitude", "principal"])
+ap.add_argument("--rank", type=int, default=0)
+args = ap.parse_args()
+bad = check_half(args) if args.mode == "half" else check_sparse(args)
+sys.exit(1 if bad else 0)
