@@ -132,6 +132,17 @@ llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
   if (auto a = loss->getAttrOfType<mlir::StringAttr>("on"))
     on = a.getValue().str();
   llvm::StringRef kind = loss.getName();
+  for (auto [name, input] :
+       llvm::zip(loss.getOperandNames(), loss.getInputs())) {
+    llvm::StringRef operand = llvm::cast<mlir::StringAttr>(name).getValue();
+    if (operand == "mask")
+      return llvm::createStringError("not implemented yet: input masks "
+                                     "(masked thought) in '" + kind.str() +
+                                     "'");
+    if (operand == "weights")
+      return llvm::createStringError("not implemented yet: token weights in '" +
+                                     kind.str() + "'");
+  }
   if (kind == "dpo") {
     if (!has("prompt") || !has("chosen") || !has("rejected"))
       return llvm::createStringError(
