@@ -63,7 +63,12 @@ std::string mlir::ftl::describeConstruct(Operation *op) {
         else if (isa<JudgeType>(t))
           kind = "judge";
         else if (isa<MaskType>(t))
-          kind = "mask";
+          // The same builtins pick sparse-adapter entries and corrupt a
+          // loss's inputs (masked thought): two different constructs.
+          kind = llvm::any_of(o->getUsers(),
+                              [](Operation *u) { return isa<LossOp>(u); })
+                     ? "input mask"
+                     : "mask";
         else if (isa<TokenWeightsType>(t))
           kind = "token weighting";
         else if (isa<DedupKeyType>(t))
