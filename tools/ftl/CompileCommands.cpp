@@ -28,11 +28,15 @@
 #include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <map>
 
 using namespace ftl;
 using namespace ftl::driver;
@@ -207,6 +211,13 @@ int ftl::driver::runRun(const Options &options) {
         // Nothing is executed until every construct is supported: report
         // each unsupported one at its source location before any work.
         bool missing = false;
+        if (options.device == "cuda") {
+          diags.report(llvm::SMLoc(), lang::diag::NotImplementedYet,
+                       {"training on CUDA (--device cuda); the fused groups "
+                        "compile to PTX with `ftl compile --emit=ptx`"});
+          missing = true;
+        }
+
         module.walk([&](mlir::Operation *op) {
           if (llvm::isa<mlir::ModuleOp>(op))
             return;
@@ -288,6 +299,86 @@ std::string humanCount(int64_t n) {
 }
 } // namespace
 
+/// The placement report of half and sparse fine-tuning and the factors of
+/// layer-wise LR decay.
+static void explainEntryAdapters(llvm::raw_ostream &os,
+                                 const ftl::TrainPlan &plan) {
+  if (!plan.sparse.empty() || !plan.halves.empty())
+    os << "  placement (base entries):\n";
+  for (const ftl::SparsePlacement &sp : plan.sparse) {
+    std::string pick = sp.pick == "principal"
+                           ? "principal rank " + std::to_string(sp.rank)
+                           : sp.pick;
+    os << "    " << sp.adapter << ": sparse "
+       << llvm::format("%g", 100 * sp.density) << "% (" << pick;
+    if (sp.refresh > 0)
+      os << ", refresh every " << sp.refresh << " steps";
+    os << ") on " << sp.weight << " [" << sp.rows << "x" << sp.cols
+       << "]: " << humanCount(sp.k) << " of " << humanCount(sp.numel)
+       << " trainable, optimizer state " << humanBytes(8.0 * sp.k);
+    if (sp.k < sp.numel)
+      os << " gathered (dense: " << humanBytes(8.0 * sp.numel) << ")\n";
+    else
+      os << " (every entry trains: the tensor steps dense)\n";
+  }
+  for (const ftl::HalfPlacement &h : plan.halves) {
+    // Per layer and category: how many groups train per round.
+    std::map<std::pair<int64_t, std::string>, int64_t> groups;
+    std::map<std::pair<int64_t, std::string>, int64_t> entries;
+    for (const auto &m : h.modules) {
+      ++groups[{m.layer, m.category}];
+      for (const std::string &t : m.tensors)
+        for (const ftl::PlannedTensor &p : plan.tensors)
+          if (p.name == t)
+            entries[{m.layer, m.category}] += p.numel();
+    }
+    std::map<std::string, int64_t> oddLayers;
+    for (auto &[key, n] : groups)
+      oddLayers[key.second] += n % 2;
+    int64_t all = 0;
+    for (auto &[key, n] : entries)
+      all += n;
+    os << "    " << h.adapter << ": half ("
+       << (h.regroupEvery > 0
+               ? "regroup every " + std::to_string(h.regroupEvery) + " steps"
+               : std::string("one group per train"))
+       << ") on " << h.modules.size() << " groups in ";
+    std::vector<int64_t> layers;
+    for (auto &[key, n] : groups)
+      if (!llvm::is_contained(layers, key.first))
+        layers.push_back(key.first);
+    os << layers.size() << (layers.size() == 1 ? " layer" : " layers")
+       << " (" << humanCount(all) << " entries); per layer and round:";
+    const char *order[] = {"attn", "mlp", "norm"};
+    const char *sep = " ";
+    for (const char *category : order) {
+      std::vector<int64_t> counts;
+      for (auto &[key, n] : groups)
+        if (key.second == category && !llvm::is_contained(counts, n))
+          counts.push_back(n);
+      for (int64_t n : counts) {
+        os << sep << category << " "
+           << (n % 2 ? std::to_string(n / 2) + "-" + std::to_string(n / 2 + 1)
+                     : std::to_string(n / 2))
+           << " of " << n;
+        sep = ", ";
+      }
+    }
+    os << "; optimizer state " << humanBytes(8.0 * all)
+       << " (every group keeps its moments; frozen ones stay as they are)\n";
+  }
+  if (plan.layerDecay != 1) {
+    int64_t layers = plan.model.info.layers;
+    os << "  layer-wise LR decay " << llvm::format("%g", plan.layerDecay)
+       << ": embeddings x"
+       << llvm::format("%g", std::pow(plan.layerDecay, double(layers)))
+       << ", layers.0 x"
+       << llvm::format("%g", std::pow(plan.layerDecay, double(layers - 1)))
+       << " ... layers." << layers - 1
+       << " x1, final norm and head x1\n";
+  }
+}
+
 int ftl::driver::runExplain(const Options &options) {
   return withModule(
       options, "explain",
@@ -309,17 +400,21 @@ int ftl::driver::runExplain(const Options &options) {
           auto plan = ftl::planTrain(train);
           if (mlir::failed(plan))
             return;
-          int64_t total = 0, trainable = 0, adapterParams = 0;
+          // Trainable: entries the optimizer steps (k of a sparse tensor);
+          // gradients are accumulated dense for every trainable tensor.
+          int64_t total = 0, trainable = 0, adapterParams = 0, dense = 0,
+                  gathered = 0;
           for (const ftl::PlannedTensor &t : plan->tensors) {
-            int64_t n = 1;
-            for (int64_t d : t.shape)
-              n *= d;
+            int64_t n = t.numel();
             if (!t.isAdapter)
               total += n;
             else
               adapterParams += n;
-            if (t.trainable)
-              trainable += n;
+            if (t.trainable) {
+              trainable += t.numTrainable();
+              dense += n;
+              gathered += t.sparseK;
+            }
           }
           os << "train " << index++ << " (model '" << plan->model.name
              << "', batch " << plan->batch << " x seq " << plan->seq
@@ -343,10 +438,14 @@ int ftl::driver::runExplain(const Options &options) {
                  << humanBytes(2.0 * 4 * n) << "\n";
             }
           }
-          // Memory of one step: weights, gradients, AdamW states, batches
-          // and the planned activation arena of the gradient function.
+          explainEntryAdapters(os, *plan);
+          // Memory of one step: weights, gradients (dense accumulators, and
+          // the gathered values, gradients and indices of sparse tensors),
+          // AdamW states, batches and the planned activation arena of the
+          // gradient function.
           double weights = 4.0 * (total + adapterParams);
-          double grads = 4.0 * trainable, states = 8.0 * trainable;
+          double grads = 4.0 * dense + 12.0 * gathered,
+                 states = 8.0 * trainable;
           double arena = 0, unplanned = 0;
           if (auto ref = train->getAttrOfType<mlir::SymbolRefAttr>("step"))
             if (auto fn = mlir::SymbolTable::lookupNearestSymbolFrom<

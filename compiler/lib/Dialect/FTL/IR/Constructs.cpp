@@ -88,7 +88,18 @@ std::string mlir::ftl::describeConstruct(Operation *op) {
       })
       .Case([&](AdapterOp o) { return quoted("adapter", o.getKind()); })
       .Case([&](FreezeOp) { return std::string("freeze"); })
-      .Case([&](TrainOp) { return std::string("train"); })
+      .Case([&](TrainOp o) {
+        // Clauses that change how a train runs are constructs of their own.
+        if (auto d = o->getAttrOfType<StringAttr>("device");
+            d && d.getValue() != "cpu")
+          return quoted("training on device", d.getValue());
+        if (auto p = o->getAttrOfType<StringAttr>("precision");
+            p && p.getValue() != "fp32")
+          return quoted("training in precision", p.getValue());
+        if (o->hasAttr("log_every"))
+          return std::string("train clause 'log_every'");
+        return std::string("train");
+      })
       .Case([&](GenerateOp) { return std::string("generate"); })
       .Case([&](JudgeOp) { return std::string("judge"); })
       .Case([&](LoopOp) { return std::string("loop"); })
