@@ -182,7 +182,8 @@ static const P loraParams[] = {
     {"corda_samples", "int", "256", "examples CorDA reads"},
 };
 static const P sparseParams[] = {
-    {"density", "fraction", "", "share of entries that train"},
+    {"density", "fraction", "",
+     "share of each weight's entries that train (above 0)"},
     {"pick", "mask", "random()",
      "how entries are chosen: random(), magnitude(), principal(rank: r), "
      "lottery(steps: n)"},
@@ -287,7 +288,9 @@ static const P adamwParams[] = {
     {"beta1", "number", "0.9", "first moment decay"},
     {"beta2", "number", "0.999", "second moment decay"},
     {"eps", "number", "1e-8", "denominator epsilon"},
-    {"layer_decay", "number", "1", "layer-wise LR decay factor"},
+    {"layer_decay", "number", "1",
+     "layer-wise LR decay: lr x d^(L-1-i) in layer i of L, d^L for the "
+     "embeddings, lr for the final norm and head"},
 };
 static const P sgdParams[] = {
     {"lr", "number", "", "learning rate"},

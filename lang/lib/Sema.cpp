@@ -911,6 +911,80 @@ static bool composable(StringRef a, StringRef b) {
          is("lora", "structured");
 }
 
+/// Whether `tensor` is the matrix of a linear layer (what sparse
+/// fine-tuning trains entries of).
+static bool isLinearWeight(StringRef tensor) {
+  return tensor.ends_with(".weight") &&
+         (tensor.contains(".attn.") || tensor.contains(".mlp.") ||
+          tensor == "head.weight");
+}
+
+bool SemaImpl::checkAdapterTensors(StringRef kind, const CallExpr *kindCall,
+                                   const Expr *target,
+                                   const std::vector<std::string> &tensors,
+                                   StringRef model, const ModelInfo *info) {
+  if (kind == "half") {
+    for (const std::string &t : tensors)
+      if (!StringRef(t).starts_with("layers.")) {
+        diags.report(target->getRange(), diag::HalfOutsideLayers,
+                     {t, model.str()});
+        return false;
+      }
+    return true;
+  }
+  if (kind != "sparse")
+    return true;
+  // Biases of selected linear layers stay as they are; anything else that
+  // is not a linear weight is an error.
+  bool anyLinear = llvm::any_of(tensors, isLinearWeight);
+  for (const std::string &t : tensors) {
+    StringRef name = t;
+    if (isLinearWeight(name) || (anyLinear && name.ends_with(".bias")))
+      continue;
+    std::string what = name.ends_with(".bias")           ? "a bias"
+                       : name.contains("norm")           ? "a norm"
+                       : name.starts_with("embed.") ||
+                               name.starts_with("pos_embed.")
+                           ? "an embedding (a tied head is the embedding)"
+                           : "not a linear weight";
+    diags.report(target->getRange(), diag::SparseNotLinear, {t, what});
+    return false;
+  }
+  // principal(rank: r) needs r <= the smaller side of every matrix.
+  if (!info || !kindCall)
+    return true;
+  const CallExpr *pick = nullptr;
+  for (const Argument &arg : kindCall->getArgs())
+    if (arg.name == "pick")
+      pick = llvm::dyn_cast<CallExpr>(arg.value);
+  if (!pick || pick->getCallee() != "principal")
+    return true;
+  const Expr *rankExpr = nullptr;
+  for (const Argument &arg : pick->getArgs())
+    if (arg.name == "rank" || !arg.isKeyword())
+      rankExpr = arg.value;
+  const auto *rank = llvm::dyn_cast_or_null<IntegerExpr>(rankExpr);
+  if (!rank)
+    return true;
+  for (const ParamTensor &p : enumerateParams(*info)) {
+    if (p.shape.size() != 2 || !llvm::is_contained(tensors, p.name) ||
+        !isLinearWeight(p.name))
+      continue;
+    int64_t side = std::min(p.shape[0], p.shape[1]);
+    if (rank->getValue() > side) {
+      diags.report(rankExpr->getRange(), diag::InvalidValue,
+                   {"'rank' of principal()",
+                    "at most " + std::to_string(side) +
+                        ", the smaller side of '" + p.name + "' [" +
+                        std::to_string(p.shape[0]) + "x" +
+                        std::to_string(p.shape[1]) + "]",
+                    std::to_string(rank->getValue())});
+      return false;
+    }
+  }
+  return true;
+}
+
 void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
   ExprContext ctx;
   std::string base = baseDirOf(stmt->getLoc());
@@ -928,6 +1002,7 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
   placement.kind = builtin ? builtin->name : StringRef("load");
   placement.modelLevel = placement.kind == "prompt" || placement.kind == "prefix";
   bool ok = !type->isError();
+  const ModelInfo *modelInfo = nullptr;
   for (const Expr *target : stmt->getTargets()) {
     std::vector<std::string> tensors;
     const Symbol *modelSymbol = nullptr;
@@ -938,6 +1013,13 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
     if (modelSymbol && modelSymbol->decl)
       placement.model =
           llvm::cast<BindingStmt>(modelSymbol->decl)->getName();
+    if (modelSymbol)
+      modelInfo = modelSymbol->type->getModelInfo();
+    if (ok && !checkAdapterTensors(placement.kind, kindCall, target, tensors,
+                                   placement.model, modelInfo)) {
+      ok = false;
+      continue;
+    }
     if (placement.modelLevel && !llvm::isa<NameExpr>(target)) {
       diags.report(target->getRange(), diag::TypeMismatch,
                    {"'" + placement.kind.str() + "'",

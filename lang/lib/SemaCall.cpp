@@ -316,6 +316,40 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
       return types.error();
     }
   }
+  // Adapter and optimizer settings with narrower ranges than their type.
+  {
+    std::optional<double> value;
+    const Expr *e = arg;
+    bool negative = false;
+    if (const auto *u = llvm::dyn_cast<UnaryExpr>(e);
+        u && u->getOp() == UnaryOp::Neg) {
+      negative = true;
+      e = u->getOperand();
+    }
+    if (const auto *f = llvm::dyn_cast<FloatExpr>(e))
+      value = f->getValue();
+    else if (const auto *i = llvm::dyn_cast<IntegerExpr>(e))
+      value = double(i->getValue());
+    else if (const auto *p = llvm::dyn_cast<PercentExpr>(e))
+      value = p->getFraction();
+    if (value && negative)
+      value = -*value;
+    StringRef name = param.plainName();
+    const char *expected = nullptr;
+    if (value && builtin.name == "sparse" && name == "density" &&
+        !(*value > 0 && *value <= 1))
+      expected = "above 0 and at most 1 (0% < density <= 100%)";
+    if (value && builtin.name == "adamw" && name == "layer_decay" &&
+        !(*value > 0 && *value <= 1))
+      expected = "above 0 and at most 1 (1: no decay)";
+    if (value && (name == "regroup_every" || name == "refresh") && *value < 0)
+      expected = "0 or a positive number of steps";
+    if (expected) {
+      diags.report(arg->getRange(), diag::InvalidValue,
+                   {"'" + name.str() + "'", expected, sourceTextOf(arg)});
+      return types.error();
+    }
+  }
   if (spec == "int")
     if (const auto *i = llvm::dyn_cast<IntegerExpr>(arg)) {
       static const StringRef positive[] = {

@@ -98,6 +98,11 @@ private:
   void reportNoValue(const Expr *value, const std::string &user);
   void checkBinding(const BindingStmt *stmt);
   void checkAdapter(const AdapterStmt *stmt);
+  /// Kind-specific rules on the tensors an adapter's selector matched.
+  bool checkAdapterTensors(llvm::StringRef kind, const CallExpr *kindCall,
+                           const Expr *target,
+                           const std::vector<std::string> &tensors,
+                           llvm::StringRef model, const ModelInfo *info);
   void checkFreeze(const FreezeStmt *stmt);
   void checkTrain(const TrainStmt *stmt);
   void checkLoop(const LoopStmt *stmt);

@@ -19,6 +19,19 @@ initial weights), and RUN, the trained one. Parsed without any library.
       approximation of the initial W (principal, by a Jacobi
       eigen-decomposition here); all other entries and tensors bitwise
       equal. Prints one line per tensor, and the optimizer state size.
+
+  adapter_check.py changed A B
+      The tensors (ftl names) whose final values differ between two runs,
+      one per line, then "N of M tensors changed".
+
+  adapter_check.py ratio INIT PLAIN RUN
+      Per tensor, the update of RUN divided by the update of PLAIN (both from
+      INIT's values; entries PLAIN did not move are skipped), as
+      "name: min..max" with 3 decimals: the learning-rate factor of each
+      tensor when the two runs differ only in it (one AdamW step).
+
+  adapter_check.py loss0 A B --rtol R
+      The first logged loss of the two runs agree to R relative.
 """
 import argparse
 import glob
@@ -66,7 +79,7 @@ def ftl_name(hf):
     for pattern, repl in HF:
         if re.match(pattern, hf):
             return re.sub(pattern, repl, hf)
-    sys.exit("unknown tensor name %s (only Llama checkpoints)" % hf)
+    return hf  # adapter tensors keep their ftl names
 
 
 def run_folder(root):
@@ -261,14 +274,54 @@ def check_sparse(args):
     return failures
 
 
+def final_model(root):
+    points = checkpoints(root)
+    return model(points[max(points)])
+
+
+def check_changed(args):
+    a, b = final_model(args.init), final_model(args.run)
+    names = sorted(set(a) & set(b))
+    changed = [n for n in names if a[n][1] != b[n][1]]
+    for n in changed:
+        print(n)
+    print("%d of %d tensors changed" % (len(changed), len(names)))
+    return 0
+
+
+def check_ratio(args):
+    init, plain, run = (final_model(args.init), final_model(args.run),
+                        final_model(args.extra))
+    for name in sorted(init):
+        ratios = [(r - i) / (p - i) for i, p, r in
+                  zip(init[name][1], plain[name][1], run[name][1]) if p != i]
+        if not ratios:
+            print("%s: not moved" % name)
+            continue
+        print("%s: %.3f..%.3f" % (name, min(ratios), max(ratios)))
+    return 0
+
+
+def check_loss0(args):
+    first = [next(r["loss"] for r in metrics(root) if "loss" in r)
+             for root in (args.init, args.run)]
+    diff = abs(first[0] - first[1]) / max(abs(first[0]), 1e-30)
+    print("first losses %.9g %.9g: %s" % (first[0], first[1],
+                                         "ok" if diff <= args.rtol else "FAIL"))
+    return 0 if diff <= args.rtol else 1
+
+
 ap = argparse.ArgumentParser()
-ap.add_argument("mode", choices=["half", "sparse"])
+ap.add_argument("mode", choices=["half", "sparse", "changed", "ratio", "loss0"])
 ap.add_argument("init")
 ap.add_argument("run")
+ap.add_argument("extra", nargs="?")
+ap.add_argument("--rtol", type=float, default=0)
 ap.add_argument("--tensors", default="")
 ap.add_argument("--density", type=float, default=0)
 ap.add_argument("--pick", choices=["magnitude", "principal"])
 ap.add_argument("--rank", type=int, default=0)
 args = ap.parse_args()
-bad = check_half(args) if args.mode == "half" else check_sparse(args)
+bad = {"half": check_half, "sparse": check_sparse, "changed": check_changed,
+       "ratio": check_ratio, "loss0": check_loss0}[args.mode](args)
 sys.exit(1 if bad else 0)

@@ -309,6 +309,20 @@ std::vector<uint32_t> (::ftl::rt::pickSparseEntries)(
   return out;
 }
 
+std::vector<float> (::ftl::rt::carryOver)(llvm::ArrayRef<uint32_t> from,
+                                          llvm::ArrayRef<uint32_t> to,
+                                          llvm::ArrayRef<float> values) {
+  std::vector<float> out(to.size(), 0.0f);
+  size_t o = 0;
+  for (size_t j = 0; j < to.size(); ++j) {
+    while (o < from.size() && from[o] < to[j])
+      ++o;
+    if (o < from.size() && from[o] == to[j])
+      out[j] = values[o];
+  }
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // Half fine-tuning
 //===----------------------------------------------------------------------===//
@@ -417,7 +431,8 @@ llvm::Error (::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
       return llvm::createStringError(
           "tensor '" + sp.weight + "' has " + std::to_string(w->numel()) +
           " entries; the plan expects " + std::to_string(sp.numel));
-    model.sparseMasks[sp.weight] = pickSparseMask(sp, *w, runRng, 0);
+    if (sp.k < sp.numel) // density 1: every entry trains, no mask
+      model.sparseMasks[sp.weight] = pickSparseMask(sp, *w, runRng, 0);
   }
   return llvm::Error::success();
 }

@@ -137,7 +137,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   // tensor's trainable entries.
   std::map<std::string, const ::ftl::SparsePlacement *> sparseByName;
   for (const ::ftl::SparsePlacement &sp : plan->sparse)
-    sparseByName[sp.weight] = &sp;
+    if (sp.k < sp.numel) // density 1 steps dense
+      sparseByName[sp.weight] = &sp;
 
   // Parameters: bind the model's tensors (base weights and adapters).
   auto bindParams = [&](Program &program, bool gathered) -> llvm::Error {
@@ -181,6 +182,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   };
   std::map<std::string, SparseSlot> sparseSlots;
   for (const ::ftl::SparsePlacement &sp : plan->sparse) {
+    if (!sparseByName.count(sp.weight))
+      continue;
     SparseSlot &slot = sparseSlots[sp.weight];
     slot.sp = &sp;
     slot.weight = model.find(sp.weight);
@@ -834,18 +837,25 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         if (param != name)
           continue;
         float *values = state.dataAs<float>();
-        std::vector<float> moved(next.size(), 0.0f);
-        size_t o = 0;
-        for (size_t j = 0; j < next.size(); ++j) {
-          while (o < slot.indices.size() && slot.indices[o] < next[j])
-            ++o;
-          if (o < slot.indices.size() && slot.indices[o] == next[j])
-            moved[j] = values[o];
-        }
+        std::vector<float> moved = carryOver(
+            slot.indices, next, llvm::ArrayRef<float>(values, next.size()));
         std::copy(moved.begin(), moved.end(), values);
       }
+      int64_t kept = 0;
+      for (uint32_t i : next)
+        kept += std::binary_search(slot.indices.begin(), slot.indices.end(), i);
       slot.indices = std::move(next);
       model.sparseMasks[name] = slot.indices;
+      if (MetricsLog *log = interp.getMetrics())
+        if (llvm::Error e = log->log(llvm::json::Object{
+                {"train", trainIndex},
+                {"step", step},
+                {"sparse", slot.sp->adapter},
+                {"tensor", name},
+                {"refresh", slot.round},
+                {"kept", kept},
+                {"new", int64_t(slot.indices.size()) - kept}}))
+          return e;
     }
 
     double seconds =

@@ -447,3 +447,17 @@ TEST(Pissa, FactorsAreThePrincipalPartAndTheResidualKeepsW) {
 }
 
 } // namespace
+
+namespace {
+// LIFT's refresh: moments of entries that stay selected carry over (same
+// values), new entries start from zero.
+TEST(SparsePick, RefreshCarriesRetainedMomentsOver) {
+  std::vector<uint32_t> from = {2, 5, 9, 14, 20};
+  std::vector<uint32_t> to = {1, 5, 14, 15, 20};
+  std::vector<float> m = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+  std::vector<float> got = carryOver(from, to, m);
+  EXPECT_EQ(got, (std::vector<float>{0.0f, 0.2f, 0.4f, 0.0f, 0.5f}));
+  EXPECT_EQ(carryOver(from, from, m), m);
+  EXPECT_EQ(carryOver({}, to, {}), std::vector<float>(5, 0.0f));
+}
+} // namespace

@@ -491,8 +491,10 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     bool isFrozen = explicitFreeze ? frozen.contains(p.name) : anyAdapter;
     t.trainable = !isFrozen || unfrozen.contains(p.name) ||
                   ownedTensors.contains(p.name);
+    // Every entry trains at density 1: the tensor steps dense (gathering
+    // would only add indices and copies).
     for (const ::ftl::SparsePlacement &sp : plan.sparse)
-      if (sp.weight == p.name)
+      if (sp.weight == p.name && sp.k < sp.numel)
         t.sparseK = sp.k;
     plan.tensors.push_back(std::move(t));
   }

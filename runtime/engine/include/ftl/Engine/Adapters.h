@@ -68,6 +68,13 @@ std::vector<uint32_t> pickSparseEntries(const float *w, int64_t rows,
                                         llvm::StringRef pick, int64_t rank,
                                         Rng &rng);
 
+/// Optimizer state of gathered sparse entries after a mask refresh: the
+/// value of every entry of `to` that was in `from` carries over, new entries
+/// start at 0 (both sorted).
+std::vector<float> carryOver(llvm::ArrayRef<uint32_t> from,
+                             llvm::ArrayRef<uint32_t> to,
+                             llvm::ArrayRef<float> values);
+
 /// One parameter group of half fine-tuning: a module of a layer.
 struct HalfModule {
   int64_t layer = 0;
