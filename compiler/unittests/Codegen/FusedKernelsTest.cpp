@@ -431,6 +431,44 @@ TEST_F(CodegenTest, ResultsAreReproducibleAcrossCompilations) {
   EXPECT_TRUE(sameBits(a.results[0], c.results[0]));
 }
 
+// A learning-rate scale of 1 steps bitwise as no scale; a scale of 0 leaves
+// p, m and v bitwise as they were (no decay, no moment update).
+TEST_F(CodegenTest, AdamWLrScaleOneIsUnscaledAndZeroIsFrozen) {
+  const FusibleOpCase &plain = kFusibleOps[15];
+  ASSERT_STREQ(plain.name, "adamw");
+  auto scaledCase = llvm::find_if(kFusibleOps, [](const FusibleOpCase &c) {
+    return llvm::StringRef(c.name) == "adamw_lr_scale";
+  });
+  ASSERT_NE(scaledCase, std::end(kFusibleOps));
+  auto unscaled = parseAndFuse(instantiate(plain.text, 3, 257));
+  auto scaled = parseAndFuse(instantiate(scaledCase->text, 3, 257));
+  ASSERT_TRUE(unscaled && scaled);
+  FusedOp plainOp = fusedOps(*unscaled)[0], scaledOp = fusedOps(*scaled)[0];
+  auto plainKernels = compileOrFail(*unscaled);
+  auto scaledKernels = compileOrFail(*scaled);
+  ASSERT_TRUE(plainKernels && scaledKernels);
+  ::ftl::rt::Rng rng(31);
+  GroupData a = makeData(plainOp, rng, plain.values);
+  GroupData b = makeData(scaledOp, rng, scaledCase->values);
+  for (unsigned i = 0; i < 7; ++i)
+    b.inputs[i] = a.inputs[i];
+  b.inputs[7] = {1.0f};
+  runKernel(plainKernels->lookup(plainOp), plainOp, a);
+  runKernel(scaledKernels->lookup(scaledOp), scaledOp, b);
+  for (unsigned r = 0; r < 3; ++r)
+    EXPECT_TRUE(sameBits(a.results[r], b.results[r])) << "result " << r;
+  b.inputs[7] = {0.0f};
+  runKernel(scaledKernels->lookup(scaledOp), scaledOp, b);
+  EXPECT_TRUE(sameBits(b.results[0], b.inputs[0]));
+  EXPECT_TRUE(sameBits(b.results[1], b.inputs[2]));
+  EXPECT_TRUE(sameBits(b.results[2], b.inputs[3]));
+  // The interpreter agrees.
+  GroupData c = b;
+  runInterpreter(scaledOp, c);
+  for (unsigned r = 0; r < 3; ++r)
+    EXPECT_TRUE(sameBits(c.results[r], b.results[r])) << "result " << r;
+}
+
 // AdamW updates p, m and v in place (results alias inputs after buffer
 // planning): the same bits as writing elsewhere.
 TEST_F(CodegenTest, InPlaceUpdateMatchesOutOfPlace) {

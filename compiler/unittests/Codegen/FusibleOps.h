@@ -141,6 +141,54 @@ func.func @f(%p: tensor<{R}x{C}xf32>, %g: tensor<{R}x{C}xf32>, %buf: tensor<{R}x
   return %p2, %b2 : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>
 })",
      nullptr},
+    // With a learning-rate scale (layer-wise decay, half fine-tuning): a
+    // scale in [0.5, 1.5), and a scale of 0 (the tensor sits the step out).
+    {"adamw_lr_scale", R"(
+func.func @f(%p: tensor<{R}x{C}xf32>, %g: tensor<{R}x{C}xf32>, %m: tensor<{R}x{C}xf32>, %v: tensor<{R}x{C}xf32>, %lr: tensor<f32>, %b1: tensor<f32>, %b2: tensor<f32>, %s: tensor<f32>) -> (tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>) {
+  %p2, %m2, %v2 = ftlt.adamw %p, %g, %m, %v, %lr, %b1, %b2 lr_scale %s : tensor<f32> {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64, wd = 0.01 : f64} : tensor<{R}x{C}xf32>, tensor<f32>
+  return %p2, %m2, %v2 : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>
+})",
+     [](unsigned i, ftl::rt::Rng &rng) {
+       switch (i) {
+       case 3:
+         return float(0.01 * rng.uniform());
+       case 4:
+         return float(1e-3 * (1 + rng.uniform()));
+       case 5:
+       case 6:
+         return float(0.05 + 0.95 * rng.uniform());
+       case 7:
+         return float(0.5 + rng.uniform());
+       default:
+         return float(rng.normal());
+       }
+     }},
+    {"adamw_lr_scale_0", R"(
+func.func @f(%p: tensor<{R}x{C}xf32>, %g: tensor<{R}x{C}xf32>, %m: tensor<{R}x{C}xf32>, %v: tensor<{R}x{C}xf32>, %lr: tensor<f32>, %b1: tensor<f32>, %b2: tensor<f32>, %s: tensor<f32>) -> (tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>) {
+  %p2, %m2, %v2 = ftlt.adamw %p, %g, %m, %v, %lr, %b1, %b2 lr_scale %s : tensor<f32> {beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-08 : f64, wd = 0.01 : f64} : tensor<{R}x{C}xf32>, tensor<f32>
+  return %p2, %m2, %v2 : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>
+})",
+     [](unsigned i, ftl::rt::Rng &rng) {
+       switch (i) {
+       case 3:
+         return float(0.01 * rng.uniform());
+       case 4:
+         return float(1e-3 * (1 + rng.uniform()));
+       case 5:
+       case 6:
+         return float(0.05 + 0.95 * rng.uniform());
+       case 7:
+         return 0.0f;
+       default:
+         return float(rng.normal());
+       }
+     }},
+    {"sgd_lr_scale", R"(
+func.func @f(%p: tensor<{R}x{C}xf32>, %g: tensor<{R}x{C}xf32>, %buf: tensor<{R}x{C}xf32>, %lr: tensor<f32>, %s: tensor<f32>) -> (tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>) {
+  %p2, %b2 = ftlt.sgd %p, %g, %buf, %lr lr_scale %s : tensor<f32> {momentum = 0.9 : f64, wd = 0.1 : f64} : tensor<{R}x{C}xf32>, tensor<f32>
+  return %p2, %b2 : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>
+})",
+     nullptr},
 };
 
 } // namespace ftl::codegen::test
