@@ -1,4 +1,4 @@
-//===- AdapterSetup.h - Adapters the interpreter sets up (private) -*- C++ -*-===//
+//===- AdapterSetup.h - Adapter set-up (private) ----------------*- C++ -*-===//
 //
 // Part of the ftl project.
 //

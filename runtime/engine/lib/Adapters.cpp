@@ -158,8 +158,8 @@ void ritz(const std::vector<double> &a, int64_t m, int64_t n, const Columns &q,
 
 } // namespace
 
-TruncatedSvd (::ftl::rt::truncatedSvd)(const float *w, int64_t rows,
-                                       int64_t cols, int64_t rank) {
+TruncatedSvd(::ftl::rt::truncatedSvd)(const float *w, int64_t rows,
+                                      int64_t cols, int64_t rank) {
   assert(rank >= 1 && rank <= std::min(rows, cols) && "rank out of range");
   // Work on the orientation with m >= n; transpose back at the end.
   bool transposed = rows < cols;
@@ -251,8 +251,8 @@ TruncatedSvd (::ftl::rt::truncatedSvd)(const float *w, int64_t rows,
 // Sparse picks
 //===----------------------------------------------------------------------===//
 
-std::vector<uint32_t> (::ftl::rt::topKIndices)(llvm::ArrayRef<double> score,
-                                               int64_t k) {
+std::vector<uint32_t>(::ftl::rt::topKIndices)(llvm::ArrayRef<double> score,
+                                              int64_t k) {
   int64_t n = int64_t(score.size());
   k = std::clamp<int64_t>(k, 0, n);
   std::vector<uint32_t> index(static_cast<size_t>(n));
@@ -269,9 +269,11 @@ std::vector<uint32_t> (::ftl::rt::topKIndices)(llvm::ArrayRef<double> score,
   return index;
 }
 
-std::vector<uint32_t> (::ftl::rt::pickSparseEntries)(
-    const float *w, int64_t rows, int64_t cols, int64_t k,
-    llvm::StringRef pick, int64_t rank, Rng &rng) {
+std::vector<uint32_t>(::ftl::rt::pickSparseEntries)(const float *w,
+                                                    int64_t rows, int64_t cols,
+                                                    int64_t k,
+                                                    llvm::StringRef pick,
+                                                    int64_t rank, Rng &rng) {
   int64_t n = rows * cols;
   k = std::clamp<int64_t>(k, 0, n);
   if (pick == "magnitude") {
@@ -309,9 +311,9 @@ std::vector<uint32_t> (::ftl::rt::pickSparseEntries)(
   return out;
 }
 
-std::vector<float> (::ftl::rt::carryOver)(llvm::ArrayRef<uint32_t> from,
-                                          llvm::ArrayRef<uint32_t> to,
-                                          llvm::ArrayRef<float> values) {
+std::vector<float>(::ftl::rt::carryOver)(llvm::ArrayRef<uint32_t> from,
+                                         llvm::ArrayRef<uint32_t> to,
+                                         llvm::ArrayRef<float> values) {
   std::vector<float> out(to.size(), 0.0f);
   size_t o = 0;
   for (size_t j = 0; j < to.size(); ++j) {
@@ -327,8 +329,8 @@ std::vector<float> (::ftl::rt::carryOver)(llvm::ArrayRef<uint32_t> from,
 // Half fine-tuning
 //===----------------------------------------------------------------------===//
 
-std::vector<bool> (::ftl::rt::pickHalf)(llvm::ArrayRef<HalfModule> modules,
-                                        Rng &rng) {
+std::vector<bool>(::ftl::rt::pickHalf)(llvm::ArrayRef<HalfModule> modules,
+                                       Rng &rng) {
   std::vector<bool> trained(modules.size(), false);
   // Categories in a fixed order, then layers in increasing order.
   std::vector<std::string> categories;
@@ -357,7 +359,8 @@ std::vector<bool> (::ftl::rt::pickHalf)(llvm::ArrayRef<HalfModule> modules,
         odd.push_back(layer);
     for (size_t i = odd.size(); i > 1; --i)
       std::swap(odd[i - 1], odd[rng.below(i)]);
-    std::vector<int64_t> larger(odd.begin(), odd.begin() + (odd.size() + 1) / 2);
+    std::vector<int64_t> larger(odd.begin(),
+                                odd.begin() + (odd.size() + 1) / 2);
     for (int64_t layer : layers) {
       std::vector<size_t> members = membersOf(layer);
       size_t count = members.size() / 2;
@@ -378,8 +381,8 @@ std::vector<bool> (::ftl::rt::pickHalf)(llvm::ArrayRef<HalfModule> modules,
 // PiSSA
 //===----------------------------------------------------------------------===//
 
-void (::ftl::rt::pissaInit)(float *w, int64_t out, int64_t in, int64_t rank,
-                            double scale, float *a, float *b) {
+void(::ftl::rt::pissaInit)(float *w, int64_t out, int64_t in, int64_t rank,
+                           double scale, float *a, float *b) {
   TruncatedSvd svd = truncatedSvd(w, out, in, rank);
   for (int64_t r = 0; r < rank; ++r) {
     double root = std::sqrt(svd.s[r] / scale);
@@ -401,7 +404,7 @@ void (::ftl::rt::pissaInit)(float *w, int64_t out, int64_t in, int64_t rank,
 // Set-up in the interpreter
 //===----------------------------------------------------------------------===//
 
-std::vector<uint32_t> (::ftl::rt::pickSparseMask)(
+std::vector<uint32_t>(::ftl::rt::pickSparseMask)(
     const ::ftl::SparsePlacement &sp, const Tensor &w, const Rng &runRng,
     int64_t round) {
   Rng rng = runRng.derive("sparse:" + sp.adapter + ":" + sp.weight)
@@ -410,9 +413,9 @@ std::vector<uint32_t> (::ftl::rt::pickSparseMask)(
                            sp.pick, sp.rank, rng);
 }
 
-llvm::Error (::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
-                                            ModelState &model,
-                                            const Rng &runRng) {
+llvm::Error(::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
+                                           ModelState &model,
+                                           const Rng &runRng) {
   auto adapter = llvm::cast<mlir::ftl::AdapterOp>(op);
   auto shape = ::ftl::modelShapeOf(adapter.getModel());
   if (mlir::failed(shape))
@@ -437,7 +440,7 @@ llvm::Error (::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
   return llvm::Error::success();
 }
 
-void (::ftl::rt::initPissa)(Tensor &w, Tensor &a, Tensor &b, double scale) {
+void(::ftl::rt::initPissa)(Tensor &w, Tensor &a, Tensor &b, double scale) {
   // A fresh copy: the tensor may be shared with another model's weights or
   // be a view of a mapped file.
   w = w.clone();

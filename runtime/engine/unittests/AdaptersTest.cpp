@@ -141,9 +141,8 @@ Reference reference(const std::vector<float> &w, int64_t rows, int64_t cols,
   }
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return g[a * n + a] > g[b * n + b];
-  });
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return g[a * n + a] > g[b * n + b]; });
   Reference ref;
   for (int64_t k = 0; k < n; ++k)
     ref.sigma.push_back(std::sqrt(std::max(0.0, g[order[k] * n + order[k]])));
@@ -168,7 +167,8 @@ void expectSvdMatches(const std::vector<float> &w, int64_t rows, int64_t cols,
   Reference ref = reference(w, rows, cols, rank);
   ASSERT_EQ(svd.rank, rank);
   for (int64_t r = 0; r < rank; ++r)
-    EXPECT_NEAR(svd.s[r], ref.sigma[r], tolerance * ref.sigma[0]) << "value " << r;
+    EXPECT_NEAR(svd.s[r], ref.sigma[r], tolerance * ref.sigma[0])
+        << "value " << r;
   double worst = 0;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
@@ -262,8 +262,8 @@ TEST(SparsePick, TopKIsTheBruteForceSortWithLowerIndexOnTies) {
 TEST(SparsePick, MagnitudeIsTheLargestAbsoluteEntries) {
   std::vector<float> w = randomMatrix(16, 24, 7);
   Rng rng(1);
-  std::vector<uint32_t> got = pickSparseEntries(w.data(), 16, 24, 19,
-                                                "magnitude", 0, rng);
+  std::vector<uint32_t> got =
+      pickSparseEntries(w.data(), 16, 24, 19, "magnitude", 0, rng);
   std::vector<uint32_t> idx(w.size());
   std::iota(idx.begin(), idx.end(), 0u);
   std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
@@ -314,8 +314,7 @@ TEST(SparsePick, RandomIsAUniformSeededSubset) {
   Rng rng(9);
   const int draws = 4000;
   for (int d = 0; d < draws; ++d)
-    for (uint32_t i :
-         pickSparseEntries(w.data(), 4, 5, 5, "random", 0, rng))
+    for (uint32_t i : pickSparseEntries(w.data(), 4, 5, 5, "random", 0, rng))
       ++count[i];
   double expected = draws * 5.0 / 20.0, chi = 0;
   for (int x : count)
@@ -423,8 +422,9 @@ TEST(Pissa, FactorsAreThePrincipalPartAndTheResidualKeepsW) {
       for (int64_t r = 0; r < rank; ++r)
         ba += double(b[i * rank + r]) * a[r * in + j];
       worst = std::max(worst, std::abs(scale * ba - ref.approx[j * out + i]));
-      restored = std::max(restored, std::abs(double(w[i * in + j]) + scale * ba -
-                                             original[i * in + j]));
+      restored =
+          std::max(restored, std::abs(double(w[i * in + j]) + scale * ba -
+                                      original[i * in + j]));
     }
   EXPECT_LT(worst, 1e-5);
   EXPECT_LT(restored, 1e-6);
