@@ -24,10 +24,3 @@ adapter a = lora(rank: 20, init: pissa) on base.layers[0].attn.{q, k}
 // expected-error @+1 {{lora(init: pissa) of rank 20 on 'layers.0.attn.k.weight' [16x32]: PiSSA needs a rank of at most 16 [compiler-error]}}
 train base with lm(corpus) steps 1
 
-// -----
-
-model base = llama(vocab: 64, dim: 32, layers: 2, heads: 2, ffn: 48)
-data d = jsonl("../../examples/data/arith.jsonl", prompt: .question, response: .answer)
-// Input masking (Masked Thought) is parsed and checked, but not run yet.
-// expected-error @+1 {{not implemented yet: input masking (sft(mask: ...)) [not-implemented-yet]}}
-train base with sft(d, mask: random(15%)) steps 1

@@ -78,6 +78,7 @@ void (::ftl::rt::registerRuntimeCapabilities)() {
       "loss 'unlikelihood'",
       "loss 'dpo'",
       "loss 'l2'",
+      "input mask 'random'",
       "task balancing 'static'",
       "task balancing 'loss_scale'",
       "task balancing 'token_scale'",

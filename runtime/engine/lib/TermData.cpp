@@ -17,8 +17,8 @@
 using namespace ftl::rt;
 namespace fd = mlir::ftl;
 
-void (::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
-                            bool sampleMeans, TermBatch &out) {
+void(::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
+                           bool sampleMeans, TermBatch &out) {
   int64_t n = int64_t(rows.size()) * seq;
   out.ids.assign(n, 0);
   out.targets.assign(n, -1);
@@ -62,7 +62,7 @@ void (::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
   }
 }
 
-void (::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
+void(::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
   int64_t n = batch.rows * seq;
   out.ids.assign(n, 0);
   out.targets.assign(n, -1);
@@ -106,6 +106,33 @@ void (::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
   }
 }
 
+int64_t(::ftl::rt::maskInputs)(TermBatch &batch, const InputMask &mask,
+                               Rng &rng) {
+  int64_t replaced = 0;
+  if (mask.rate <= 0)
+    return 0;
+  for (size_t i = 1; i < batch.ids.size(); ++i) {
+    // Input i follows input i - 1 in the same document.
+    if (batch.segments[i] < 0 || batch.segments[i] != batch.segments[i - 1])
+      continue;
+    bool supervised = batch.targets[i - 1] >= 0 && batch.weights[i - 1] > 0;
+    bool inSpan = mask.span == "all" ||
+                  (mask.span == "prompt" ? !supervised : supervised);
+    if (!inSpan)
+      continue;
+    if (rng.uniformDouble() < mask.rate) {
+      batch.ids[i] = mask.maskId;
+      ++replaced;
+    }
+  }
+  return replaced;
+}
+
+void TermFeeder::corrupt(TermBatch &batch) {
+  if (inputMask)
+    maskInputs(batch, *inputMask, maskRng);
+}
+
 llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
     mlir::Operation *op, const Dataset &data, Interpreter &interp,
     const Tokenizer &tok) {
@@ -135,10 +162,6 @@ llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
   for (auto [name, input] :
        llvm::zip(loss.getOperandNames(), loss.getInputs())) {
     llvm::StringRef operand = llvm::cast<mlir::StringAttr>(name).getValue();
-    if (operand == "mask")
-      return llvm::createStringError("not implemented yet: input masks "
-                                     "(masked thought) in '" + kind.str() +
-                                     "'");
     if (operand == "weights")
       return llvm::createStringError("not implemented yet: token weights in '" +
                                      kind.str() + "'");

@@ -15,12 +15,14 @@
 #define FTL_ENGINE_LIB_TERMDATA_H
 
 #include "ftl/Data/Tokenize.h"
+#include "ftl/Runtime/Rng.h"
 
 #include "mlir/IR/Operation.h"
 
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace ftl::rt {
@@ -52,6 +54,20 @@ void fillBatch(llvm::ArrayRef<PackedRow> rows, int64_t seq, bool sampleMeans,
 /// The same from a batch of unpacked rows (preference pairs).
 void fillBatch(const Batch &batch, int64_t seq, TermBatch &out);
 
+/// Input corruption of Masked Thought (`sft(d, mask: random(p, span: ...))`):
+/// each input token of the span is replaced by `maskId` with probability
+/// `rate`; targets and weights are untouched, so the model predicts the true
+/// next token from a corrupted history. Spans: "response" and "thought" are
+/// the supervised tokens, "prompt" the unsupervised tokens after a
+/// document's first, "all" every token after a document's first. Returns
+/// how many inputs were replaced.
+struct InputMask {
+  double rate = 0;
+  std::string span = "thought";
+  int32_t maskId = 0;
+};
+int64_t maskInputs(TermBatch &batch, const InputMask &mask, Rng &rng);
+
 /// How a loss term reads its records (text, prompt/response, messages or
 /// preference pairs), from the loss and the data's fields.
 llvm::Expected<TokenizeOptions> tokenizeOptionsFor(mlir::Operation *loss,
@@ -72,6 +88,12 @@ public:
   bool isPairs() const { return pairsPerBatch > 0; }
   /// The next packed row (token losses).
   llvm::Expected<PackedRow> next();
+  /// Applies the term's input mask, if it has one, with a fresh draw each
+  /// call (a new mask every time an example is seen).
+  void corrupt(TermBatch &batch);
+  std::optional<InputMask> inputMask;
+  Rng maskRng{0};
+
   /// The next batch of pairs (preference losses): 2 * pairsPerBatch rows,
   /// taking pairs in order and starting a new epoch at the end.
   llvm::Expected<Batch> nextPairs();

@@ -21,8 +21,8 @@
 
 #include "ftl/Conversion/TrainPlan.h"
 #include "ftl/Data/Tokenize.h"
-#include "ftl/Engine/Adapters.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Engine/Adapters.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Models/ModelIO.h"
 #include "ftl/Run/Checkpoint.h"
@@ -37,11 +37,15 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
-#include <set>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 using namespace ftl::rt;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+using llvm::StringRef;
 using mlir::Attribute;
 using mlir::Block;
 using mlir::BoolAttr;
@@ -59,10 +63,6 @@ using mlir::StringAttr;
 using mlir::SymbolRefAttr;
 using mlir::SymbolTable;
 using mlir::WalkResult;
-using llvm::cast;
-using llvm::dyn_cast;
-using llvm::isa;
-using llvm::StringRef;
 
 namespace func = mlir::func;
 namespace fd = mlir::ftl;
@@ -98,8 +98,8 @@ double scheduleFactor(fd::MakeOp schedule, int64_t t, int64_t steps) {
 
 } // namespace
 
-llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
-                              ModelState &model) {
+llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
+                                 ModelState &model) {
   auto train = cast<fd::TrainOp>(op);
   auto plan = ::ftl::planTrain(train);
   if (failed(plan))
@@ -239,8 +239,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   std::vector<std::pair<std::string, float *>> lrScaleArgs;
   std::vector<float> lrScaleValues(update.arguments().size(), 1.0f);
   for (auto [i, info] : llvm::enumerate(update.arguments())) {
-    auto sparse = sparseSlots.find(info.gradAcc.empty() ? info.param
-                                                        : info.gradAcc);
+    auto sparse =
+        sparseSlots.find(info.gradAcc.empty() ? info.param : info.gradAcc);
     bool gathered = sparse != sparseSlots.end();
     if (!info.gradAcc.empty()) {
       update.bindArgument(i, gathered ? sparse->second.grads.data()
@@ -271,8 +271,7 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         return interp.error(op, "no tensor for the optimizer state '" +
                                     attr.str() + "'");
       // Dense states have the parameter's shape; gathered ones [k].
-      llvm::SmallVector<int64_t, 2> shape(p->shape().begin(),
-                                          p->shape().end());
+      llvm::SmallVector<int64_t, 2> shape(p->shape().begin(), p->shape().end());
       if (info.numel() != p->numel())
         shape = {info.numel()};
       Tensor &state = optState[attr.str()] = Tensor::zeros(DType::F32, shape);
@@ -330,8 +329,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
                      << ": warning: the training data is empty; this train "
                         "is skipped\n";
       if (MetricsLog *log = interp.getMetrics())
-        if (llvm::Error e = log->log(
-                llvm::json::Object{{"train_skipped", "empty data"}}))
+        if (llvm::Error e =
+                log->log(llvm::json::Object{{"train_skipped", "empty data"}}))
           return e;
       return llvm::Error::success();
     }
@@ -358,9 +357,30 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     if (!options)
       return interp.error(loss, llvm::toString(options.takeError()));
     options->threads = unsigned(pool.numThreads());
-    feeders[t] = std::make_unique<TermFeeder>(
-        interp, (*d)->data, **tokenizer, *options, seq,
-        term.isPreference() ? batch : 0);
+    feeders[t] =
+        std::make_unique<TermFeeder>(interp, (*d)->data, **tokenizer, *options,
+                                     seq, term.isPreference() ? batch : 0);
+    // Masked Thought: the term's input mask, drawn from its own stream.
+    for (auto [name, input] :
+         llvm::zip(loss.getOperandNames(), loss.getInputs())) {
+      if (llvm::cast<StringAttr>(name).getValue() != "mask")
+        continue;
+      auto make = input.getDefiningOp<fd::MakeOp>();
+      if (!make || make.getName() != "random")
+        return interp.error(loss, "not implemented yet: input mask '" +
+                                      (make ? make.getName().str() : "?") +
+                                      "'");
+      InputMask mask;
+      if (auto r = make->getAttrOfType<FloatAttr>("rate"))
+        mask.rate = r.getValueAsDouble();
+      if (auto sp = make->getAttrOfType<StringAttr>("span"))
+        mask.span = sp.getValue().str();
+      mask.maskId = defaultPadId(*tokenizer);
+      feeders[t]->inputMask = mask;
+      feeders[t]->maskRng = Rng(interp.dataContext(*tokenizer).seed)
+                                .derive("input-mask:" + interp.where(op) + ":" +
+                                        std::to_string(t));
+    }
   }
   size_t firstFed = 0;
   while (firstFed < numTerms && !feeders[firstFed])
@@ -539,6 +559,7 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       rows.push_back(std::move(*row));
     }
     fillBatch(rows, seq, usesSampleMeans(specs[t]), out);
+    feeder.corrupt(out);
     return llvm::Error::success();
   };
 
@@ -564,8 +585,7 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       if (counter.epoch == 0)
         ++units;
     }
-    int64_t perStep =
-        (counter.isPairs() ? 1 : plan->batch) * plan->accumulate;
+    int64_t perStep = (counter.isPairs() ? 1 : plan->batch) * plan->accumulate;
     steps =
         std::max<int64_t>(1, plan->epochs * ((units + perStep - 1) / perStep));
   }
@@ -624,10 +644,11 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     auto d = interp.data(train.getEvalData());
     if (!d)
       return d.takeError();
-    auto options = tokenizeOptionsFor(plan->terms[firstFed].loss,
-                                      *(*d)->data, interp, **tokenizer);
+    auto options = tokenizeOptionsFor(plan->terms[firstFed].loss, *(*d)->data,
+                                      interp, **tokenizer);
     if (!options)
-      return interp.error(op, "eval_on: " + llvm::toString(options.takeError()));
+      return interp.error(op,
+                          "eval_on: " + llvm::toString(options.takeError()));
     evalFeeder.emplace(interp, (*d)->data, **tokenizer, *options, seq,
                        feeders[firstFed]->isPairs() ? batch : 0);
   }
@@ -714,8 +735,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       std::fill(acc.begin(), acc.end(), 0.0f);
     // Read every micro-batch first: the normalisers are totals over the
     // whole optimizer step.
-    std::vector<std::vector<TermBatch>> micro(
-        plan->accumulate, std::vector<TermBatch>(numTerms));
+    std::vector<std::vector<TermBatch>> micro(plan->accumulate,
+                                              std::vector<TermBatch>(numTerms));
     std::vector<TermTotals> totals(numTerms);
     for (int64_t m = 0; m < plan->accumulate; ++m)
       for (size_t t = 0; t < numTerms; ++t) {
@@ -800,12 +821,12 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
           trained.push_back(module.name);
       }
       if (MetricsLog *log = interp.getMetrics())
-        if (llvm::Error e = log->log(llvm::json::Object{
-                {"train", trainIndex},
-                {"step", step},
-                {"half", half.placement->adapter},
-                {"round", round},
-                {"trained", std::move(trained)}}))
+        if (llvm::Error e =
+                log->log(llvm::json::Object{{"train", trainIndex},
+                                            {"step", step},
+                                            {"half", half.placement->adapter},
+                                            {"round", round},
+                                            {"trained", std::move(trained)}}))
           return e;
     }
     for (auto &[name, value] : lrScaleArgs) {
@@ -858,9 +879,9 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
           return e;
     }
 
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-            .count();
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
     double rate = tokens / std::max(seconds, 1e-9);
     smoothedRate = step == 1 ? rate : 0.8 * smoothedRate + 0.2 * rate;
     StepMetrics metrics;
@@ -870,7 +891,8 @@ llvm::Error (::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     metrics.tokensPerSecond = smoothedRate;
     metrics.time = interp.elapsed();
     llvm::json::Object extra{{"train", trainIndex}};
-    if (evalProgram && evalEvery > 0 && (step % evalEvery == 0 || step == steps)) {
+    if (evalProgram && evalEvery > 0 &&
+        (step % evalEvery == 0 || step == steps)) {
       auto evalLoss = runEval();
       if (!evalLoss)
         return interp.error(op, llvm::toString(evalLoss.takeError()));

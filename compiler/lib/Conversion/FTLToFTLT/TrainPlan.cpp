@@ -26,13 +26,11 @@ using ::ftl::TrainPlan;
 namespace fd = mlir::ftl;
 
 std::string LoraPlacement::aName() const {
-  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() +
-         ".lora_A";
+  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() + ".lora_A";
 }
 
 std::string LoraPlacement::bName() const {
-  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() +
-         ".lora_B";
+  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() + ".lora_B";
 }
 
 int64_t PlannedTensor::numel() const {
@@ -50,7 +48,7 @@ int64_t TrainPlan::numTrainable() const {
   return n;
 }
 
-int64_t (::ftl::layerOfTensor)(StringRef tensor) {
+int64_t(::ftl::layerOfTensor)(StringRef tensor) {
   SmallVector<StringRef, 8> parts;
   tensor.split(parts, '.');
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -61,7 +59,7 @@ int64_t (::ftl::layerOfTensor)(StringRef tensor) {
   return -1;
 }
 
-double (::ftl::lrScaleOf)(StringRef tensor, int64_t layers, double decay) {
+double(::ftl::lrScaleOf)(StringRef tensor, int64_t layers, double decay) {
   if (decay == 1)
     return 1;
   int64_t layer = ::ftl::layerOfTensor(tensor);
@@ -101,7 +99,7 @@ static bool isLinearWeight(StringRef tensor) {
          tensor == "head.weight";
 }
 
-FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
+FailureOr<ModelShape>(::ftl::modelShapeOf)(Value model) {
   Operation *def = model.getDefiningOp();
   // Snapshots and merges have the shape of their source.
   while (def) {
@@ -148,7 +146,8 @@ FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
   }
   bool gpt2 = arch == "gpt2";
   ::ftl::lang::ModelInfo &info = shape.info;
-  info.arch = gpt2 ? ::ftl::lang::ModelInfo::Arch::GPT2 : ::ftl::lang::ModelInfo::Arch::Llama;
+  info.arch = gpt2 ? ::ftl::lang::ModelInfo::Arch::GPT2
+                   : ::ftl::lang::ModelInfo::Arch::Llama;
   info.vocab = getInt("vocab", 0);
   info.dim = getInt("dim", 0);
   info.layers = getInt("layers", 0);
@@ -168,7 +167,7 @@ FailureOr<ModelShape> (::ftl::modelShapeOf)(Value model) {
 }
 
 /// Adds the terms of `objective` with their weights.
-bool (::ftl::isLowerableLoss)(StringRef kind) {
+bool(::ftl::isLowerableLoss)(StringRef kind) {
   return kind == "sft" || kind == "lm" || kind == "unlikelihood" ||
          kind == "dpo" || kind == "l2";
 }
@@ -192,10 +191,13 @@ static LogicalResult collectTerms(Value objective, double weight, int group,
       term.preference = a.getValue().str();
     if (auto a = loss->getAttrOfType<BoolAttr>("to_init"))
       term.toInit = a.getValue();
+    // Input masks (Masked Thought) corrupt the batch at run time and do not
+    // change the step function; only token losses read inputs that way.
     for (Attribute name : loss.getOperandNames())
-      if (cast<StringAttr>(name).getValue() == "mask")
-        return loss.emitError("not implemented yet: input masking "
-                              "(sft(mask: ...))");
+      if (cast<StringAttr>(name).getValue() == "mask" && term.kind != "sft" &&
+          term.kind != "lm")
+        return loss.emitError("an input mask applies to 'sft' and 'lm' "
+                              "terms only");
     terms.push_back(std::move(term));
     return success();
   }
@@ -253,9 +255,8 @@ static LogicalResult planHalf(fd::AdapterOp adapter, TrainPlan &plan,
       return adapter.emitError("half fine-tuning regroups the parameters of "
                                "transformer layers; '")
              << tensor << "' is not in a layer";
-    auto it = llvm::find_if(half.modules, [&](const auto &m) {
-      return m.name == module;
-    });
+    auto it = llvm::find_if(half.modules,
+                            [&](const auto &m) { return m.name == module; });
     if (it == half.modules.end()) {
       half.modules.push_back({layer, category, module, {}});
       it = std::prev(half.modules.end());
@@ -303,7 +304,8 @@ FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
                             "(LT-SFT); use random(), magnitude() or "
                             "principal(rank: r)");
     if (pick != "random" && pick != "magnitude" && pick != "principal")
-      return make.emitError("'") << pick << "' cannot pick sparse entries; "
+      return make.emitError("'")
+             << pick << "' cannot pick sparse entries; "
              << "expected random(), magnitude() or principal(rank: r)";
     if (pick == "random" && make->hasAttr("rate")) {
       auto rate = make->getAttrOfType<FloatAttr>("rate");
@@ -342,21 +344,21 @@ FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
     sp.pick = pick;
     sp.rank = rank;
     sp.refresh = refresh;
-    if (pick == "principal" &&
-        (rank <= 0 || rank > std::min(sp.rows, sp.cols)))
+    if (pick == "principal" && (rank <= 0 || rank > std::min(sp.rows, sp.cols)))
       return adapter.emitError("principal(rank: ")
-             << rank << ") needs a rank from 1 to " << std::min(sp.rows, sp.cols)
-             << " for '" << tensor << "' [" << sp.rows << "x" << sp.cols
-             << "]";
+             << rank << ") needs a rank from 1 to "
+             << std::min(sp.rows, sp.cols) << " for '" << tensor << "' ["
+             << sp.rows << "x" << sp.cols << "]";
     if (sp.numel > int64_t(UINT32_MAX))
-      return adapter.emitError("'") << tensor << "' has too many entries "
+      return adapter.emitError("'")
+             << tensor << "' has too many entries "
              << "for sparse fine-tuning (at most 2^32 - 1)";
     placements.push_back(std::move(sp));
   }
   return placements;
 }
 
-FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
+FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
   TrainPlan plan;
   plan.train = train;
   FailureOr<ModelShape> shape = ::ftl::modelShapeOf(train.getModel());
@@ -385,14 +387,14 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
            << plan.model.info.ctx << ")";
 
   int groups = 0;
-  if (failed(collectTerms(train.getObjective(), 1.0, -1, "", groups,
-                          plan.terms)))
+  if (failed(
+          collectTerms(train.getObjective(), 1.0, -1, "", groups, plan.terms)))
     return failure();
   for (PlannedTerm &term : plan.terms) {
     if (!::ftl::isLowerableLoss(term.kind))
       return term.loss.emitError("not implemented yet: loss '")
              << term.kind << "' in a step function";
-    term.rows = term.kind == "l2" ? 0
+    term.rows = term.kind == "l2"    ? 0
                 : term.kind == "dpo" ? 2 * plan.batch
                                      : plan.batch;
   }
@@ -463,8 +465,8 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
         lora.adapter = adapter.getName().str();
         lora.weight = tensor.str();
         lora.rank = rank;
-        lora.scale = rslora ? alpha / std::sqrt(double(rank))
-                            : alpha / double(rank);
+        lora.scale =
+            rslora ? alpha / std::sqrt(double(rank)) : alpha / double(rank);
         lora.dropout = dropout;
         if (auto init = config.getAs<StringAttr>("init"))
           lora.pissa = init.getValue() == "pissa";
@@ -484,13 +486,14 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     }
   }
 
-  for (const ::ftl::lang::ParamTensor &p : ::ftl::lang::enumerateParams(plan.model.info)) {
+  for (const ::ftl::lang::ParamTensor &p :
+       ::ftl::lang::enumerateParams(plan.model.info)) {
     PlannedTensor t;
     t.name = p.name;
     t.shape = p.shape;
     bool isFrozen = explicitFreeze ? frozen.contains(p.name) : anyAdapter;
-    t.trainable = !isFrozen || unfrozen.contains(p.name) ||
-                  ownedTensors.contains(p.name);
+    t.trainable =
+        !isFrozen || unfrozen.contains(p.name) || ownedTensors.contains(p.name);
     // Every entry trains at density 1: the tensor steps dense (gathering
     // would only add indices and copies).
     for (const ::ftl::SparsePlacement &sp : plan.sparse)
@@ -506,8 +509,8 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
     lora.in = base->shape[1];
     if (lora.pissa && lora.rank > std::min(lora.out, lora.in))
       return train.emitError("lora(init: pissa) of rank ")
-             << lora.rank << " on '" << lora.weight << "' [" << lora.out
-             << "x" << lora.in << "]: PiSSA needs a rank of at most "
+             << lora.rank << " on '" << lora.weight << "' [" << lora.out << "x"
+             << lora.in << "]: PiSSA needs a rank of at most "
              << std::min(lora.out, lora.in);
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
@@ -541,8 +544,8 @@ FailureOr<TrainPlan> (::ftl::planTrain)(fd::TrainOp train) {
              << plan.model.name << "'";
     std::string prefix = adapter ? (adapter.getName() + ".").str() : "";
     for (const PlannedTensor &t : plan.tensors)
-      if (t.trainable && (adapter ? StringRef(t.name).starts_with(prefix)
-                                  : !t.isAdapter))
+      if (t.trainable &&
+          (adapter ? StringRef(t.name).starts_with(prefix) : !t.isAdapter))
         term.tensors.push_back(t.name);
     if (term.tensors.empty())
       return term.loss.emitError("the regulariser has nothing to penalise: "
