@@ -19,6 +19,10 @@
 #include "llvm/Support/Path.h"
 
 using namespace ftl::rt;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+using llvm::StringRef;
 using mlir::Attribute;
 using mlir::Block;
 using mlir::BoolAttr;
@@ -36,15 +40,10 @@ using mlir::StringAttr;
 using mlir::SymbolRefAttr;
 using mlir::SymbolTable;
 using mlir::WalkResult;
-using llvm::cast;
-using llvm::dyn_cast;
-using llvm::isa;
-using llvm::StringRef;
-
 
 namespace fd = mlir::ftl;
 
-void (::ftl::rt::registerRuntimeCapabilities)() {
+void(::ftl::rt::registerRuntimeCapabilities)() {
   static const char *constructs[] = {
       "model 'llama'",
       "model 'gpt2'",
@@ -111,13 +110,15 @@ void (::ftl::rt::registerRuntimeCapabilities)() {
       "metric 'margin'",
       "log",
       "save",
+      "saving adapter 'lora'",
+      "saving adapter 'load'",
   };
   for (const char *c : constructs)
     mlir::ftl::registerImplementedConstruct(c);
 }
 
-llvm::Error (::ftl::rt::resolveModelConfigs)(ModuleOp module,
-                                         llvm::StringRef sourceDir) {
+llvm::Error(::ftl::rt::resolveModelConfigs)(ModuleOp module,
+                                            llvm::StringRef sourceDir) {
   llvm::Error error = llvm::Error::success();
   module.walk([&](fd::ModelLoadOp load) {
     if (error)
@@ -153,7 +154,7 @@ llvm::Error (::ftl::rt::resolveModelConfigs)(ModuleOp module,
   return error;
 }
 
-llvm::Error (::ftl::rt::runModule)(ModuleOp module, const RunOptions &options) {
+llvm::Error(::ftl::rt::runModule)(ModuleOp module, const RunOptions &options) {
   if (llvm::Error e = resolveModelConfigs(module, options.sourceDir))
     return e;
   if (failed(::ftl::lowerTo(module, ::ftl::Level::Fused)))

@@ -104,7 +104,12 @@ std::string mlir::ftl::describeConstruct(Operation *op) {
       .Case([&](JudgeOp) { return std::string("judge"); })
       .Case([&](LoopOp) { return std::string("loop"); })
       .Case([&](LogOp) { return std::string("log"); })
-      .Case([&](SaveOp) { return std::string("save"); })
+      .Case([&](SaveOp o) {
+        // Saving an adapter writes its own format, which not every kind has.
+        if (auto a = o.getValue().getDefiningOp<AdapterOp>())
+          return quoted("saving adapter", a.getKind());
+        return std::string("save");
+      })
       .Default([](Operation *) { return std::string(); });
 }
 
