@@ -73,8 +73,8 @@ static std::vector<std::vector<std::string>> dataRequirement(StringRef spec) {
   return alternatives;
 }
 
-static std::string describeRequirement(
-    const std::vector<std::vector<std::string>> &alternatives) {
+static std::string
+describeRequirement(const std::vector<std::vector<std::string>> &alternatives) {
   std::vector<std::string> parts;
   for (const auto &alt : alternatives) {
     std::string text = alt.size() == 1 ? "field " : "fields ";
@@ -166,35 +166,35 @@ bool SemaImpl::acceptsType(StringRef spec, const Type *type) {
         return true;
       continue;
     }
-    bool ok = llvm::StringSwitch<bool>(alt)
-                  .Case("int", type->is(K::Int))
-                  .Case("number", type->is(K::Int) || type->is(K::Number))
-                  .Case("fraction", type->is(K::Int) || type->is(K::Number) ||
-                                        type->is(K::Percent))
-                  .Case("percent", type->is(K::Percent))
-                  .Case("duration", type->is(K::Duration))
-                  .Cases("string", "path", "dir", "outpath",
-                         type->is(K::String))
-                  .Case("regex", type->is(K::Regex))
-                  .Case("bool", type->is(K::Bool))
-                  .Case("model", type->is(K::Model))
-                  .Case("tokenizer", type->is(K::Tokenizer))
-                  .Case("adapter", type->is(K::Adapter))
-                  .Case("objective", type->is(K::Objective))
-                  .Case("optimizer", type->is(K::Optimizer))
-                  .Case("schedule", type->is(K::Schedule))
-                  .Case("metric", type->is(K::Metric) || type->isNumeric())
-                  .Case("judge", type->is(K::Judge))
-                  .Case("dedupkey", type->is(K::DedupKey))
-                  .Case("mask", type->is(K::Mask))
-                  .Case("tokweights", type->is(K::TokenWeights))
-                  .Case("selection", type->is(K::Selection))
-                  .Case("percentile", type->is(K::Percentile))
-                  .Case("column", type->is(K::Column))
-                  .Cases("field", "recexpr", type->is(K::Record))
-                  .Case("pred", type->is(K::Record) &&
-                                    type->getElement()->is(K::Bool))
-                  .Default(false);
+    bool ok =
+        llvm::StringSwitch<bool>(alt)
+            .Case("int", type->is(K::Int))
+            .Case("number", type->is(K::Int) || type->is(K::Number))
+            .Case("fraction", type->is(K::Int) || type->is(K::Number) ||
+                                  type->is(K::Percent))
+            .Case("percent", type->is(K::Percent))
+            .Case("duration", type->is(K::Duration))
+            .Cases("string", "path", "dir", "outpath", type->is(K::String))
+            .Case("regex", type->is(K::Regex))
+            .Case("bool", type->is(K::Bool))
+            .Case("model", type->is(K::Model))
+            .Case("tokenizer", type->is(K::Tokenizer))
+            .Case("adapter", type->is(K::Adapter))
+            .Case("objective", type->is(K::Objective))
+            .Case("optimizer", type->is(K::Optimizer))
+            .Case("schedule", type->is(K::Schedule))
+            .Case("metric", type->is(K::Metric) || type->isNumeric())
+            .Case("judge", type->is(K::Judge))
+            .Case("dedupkey", type->is(K::DedupKey))
+            .Case("mask", type->is(K::Mask))
+            .Case("tokweights", type->is(K::TokenWeights))
+            .Case("selection", type->is(K::Selection))
+            .Case("percentile", type->is(K::Percentile))
+            .Case("column", type->is(K::Column))
+            .Cases("field", "recexpr", type->is(K::Record))
+            .Case("pred",
+                  type->is(K::Record) && type->getElement()->is(K::Bool))
+            .Default(false);
     if (ok)
       return true;
   }
@@ -223,9 +223,8 @@ bool SemaImpl::checkDataRequirement(const Builtin &builtin, StringRef spec,
   if (alternatives.empty() || schema->open)
     return true;
   for (const auto &alt : alternatives)
-    if (llvm::all_of(alt, [&](const std::string &f) {
-          return schema->hasField(f);
-        }))
+    if (llvm::all_of(alt,
+                     [&](const std::string &f) { return schema->hasField(f); }))
       return true;
   std::string origin =
       schema->origin.empty() ? sourceTextOf(arg) : schema->origin;
@@ -245,9 +244,8 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
                                     const BuiltinParam &param, const Expr *arg,
                                     const ExprContext &ctx) {
   StringRef spec = param.type;
-  std::string what =
-      "argument '" + param.plainName().str() + "' of '" + builtin.name.str() +
-      "'";
+  std::string what = "argument '" + param.plainName().str() + "' of '" +
+                     builtin.name.str() + "'";
   // Enum parameters take bare symbols: `on: response`.
   if (spec.starts_with("enum(")) {
     llvm::SmallVector<StringRef, 8> members = enumMembers(spec);
@@ -268,9 +266,9 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
       return types.get(Type::Kind::Enum);
     }
     std::vector<std::string> candidates(members.begin(), members.end());
-    auto diag = diags.report(arg->getRange(), diag::InvalidEnumValue,
-                             {value, param.plainName().str(),
-                              llvm::join(candidates, ", ")});
+    auto diag = diags.report(
+        arg->getRange(), diag::InvalidEnumValue,
+        {value, param.plainName().str(), llvm::join(candidates, ", ")});
     std::string s = suggestName(value, candidates);
     if (!s.empty())
       diag.attachNote(arg->getRange(), diag::NoteDidYouMean, {s});
@@ -295,9 +293,11 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
     return types.error();
   }
   if (!acceptsType(spec, type)) {
-    diags.report(arg->getRange(), diag::TypeMismatch,
-                 {what, describeSpec(spec), type->describe()})
-        .attachNote(arg->getRange(), diag::NoteSeeSignature, {builtin.signature()});
+    diags
+        .report(arg->getRange(), diag::TypeMismatch,
+                {what, describeSpec(spec), type->describe()})
+        .attachNote(arg->getRange(), diag::NoteSeeSignature,
+                    {builtin.signature()});
     return types.error();
   }
   // Values that must be in range.
@@ -342,6 +342,9 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
     if (value && builtin.name == "adamw" && name == "layer_decay" &&
         !(*value > 0 && *value <= 1))
       expected = "above 0 and at most 1 (1: no decay)";
+    // A preference loss with beta 0 is a constant (and IPO divides by it).
+    if (value && name == "beta" && !(*value > 0))
+      expected = "above 0 (the inverse temperature of the preference loss)";
     if (value && (name == "regroup_every" || name == "refresh") && *value < 0)
       expected = "0 or a positive number of steps";
     if (expected) {
@@ -353,14 +356,14 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
   if (spec == "int")
     if (const auto *i = llvm::dyn_cast<IntegerExpr>(arg)) {
       static const StringRef positive[] = {
-          "vocab", "dim",   "layers", "heads",      "kv_heads", "ffn",
-          "ctx",   "rank",  "tokens", "seq",        "perm",     "ngram",
-          "steps", "budget", "max_tokens", "workers", "memory",  "n"};
+          "vocab", "dim",    "layers",     "heads",   "kv_heads", "ffn",
+          "ctx",   "rank",   "tokens",     "seq",     "perm",     "ngram",
+          "steps", "budget", "max_tokens", "workers", "memory",   "n"};
       if (llvm::is_contained(positive, param.plainName()) &&
           i->getValue() <= 0) {
         diags.report(arg->getRange(), diag::InvalidValue,
-                     {"'" + param.plainName().str() + "'",
-                      "a positive integer", std::to_string(i->getValue())});
+                     {"'" + param.plainName().str() + "'", "a positive integer",
+                      std::to_string(i->getValue())});
         return types.error();
       }
     }
@@ -376,8 +379,8 @@ const Type *SemaImpl::checkArgument(const Builtin &builtin,
       if (!exists || (spec == "path" && isDir) || (spec == "dir" && !isDir)) {
         std::string kind = spec == "dir" ? "folder" : "file";
         if (exists)
-          kind = spec == "dir" ? "folder (it is a file)"
-                               : "file (it is a folder)";
+          kind =
+              spec == "dir" ? "folder (it is a file)" : "file (it is a folder)";
         diags.report(arg->getRange(), diag::FileNotFound,
                      {kind, str->getValue().str()});
         return types.error();
@@ -450,9 +453,8 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
       continue;
     }
     if (next >= params.size()) {
-      size_t maxPositional = llvm::count_if(params, [](const BuiltinParam &p) {
-        return !p.isVariadicKeyword();
-      });
+      size_t maxPositional = llvm::count_if(
+          params, [](const BuiltinParam &p) { return !p.isVariadicKeyword(); });
       diags
           .report(value->getRange(), diag::TooManyArguments,
                   {builtin.name.str(), std::to_string(maxPositional),
@@ -518,7 +520,7 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
     const BuiltinParam &p = params[i];
     if (!p.isRequired())
       continue;
-    bool missing = p.isVariadicKeyword()    ? extraKeywords.empty()
+    bool missing = p.isVariadicKeyword()      ? extraKeywords.empty()
                    : p.isVariadicPositional() ? variadic.empty()
                                               : !bound[i];
     if (!missing)
@@ -526,7 +528,8 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
     diags
         .report(call->getCalleeRange(), diag::MissingArgument,
                 {builtin.name.str(), p.plainName().str()})
-        .attachNote(call->getCalleeRange(), diag::NoteSeeSignature, {builtin.signature()});
+        .attachNote(call->getCalleeRange(), diag::NoteSeeSignature,
+                    {builtin.signature()});
     ok = false;
   }
 
@@ -555,9 +558,9 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
             source->used = true;
             if (!source->type->isError() &&
                 !source->type->is(Type::Kind::Data)) {
-              diags.report(arg.nameRange, diag::TypeMismatch,
-                           {"a mixture source", "data",
-                            source->type->describe()});
+              diags.report(
+                  arg.nameRange, diag::TypeMismatch,
+                  {"a mixture source", "data", source->type->describe()});
               ok = false;
             }
           }
@@ -599,8 +602,7 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
   }
   if (!ok)
     return types.error();
-  return computeResult(builtin, call, bound, boundTypes, extraKeywords,
-                       argCtx);
+  return computeResult(builtin, call, bound, boundTypes, extraKeywords, argCtx);
 }
 
 const Type *SemaImpl::checkUserCall(const DefStmt *def, const CallExpr *call,
@@ -641,9 +643,8 @@ const Type *SemaImpl::checkUserCall(const DefStmt *def, const CallExpr *call,
   for (const Argument &arg : call->getArgs()) {
     if (!arg.isKeyword())
       continue;
-    auto it = llvm::find_if(params, [&](const Param &p) {
-      return p.name == arg.name;
-    });
+    auto it = llvm::find_if(params,
+                            [&](const Param &p) { return p.name == arg.name; });
     if (it == params.end()) {
       diags
           .report(arg.nameRange, diag::UnknownKeywordArgument,
@@ -931,10 +932,10 @@ const Type *SemaImpl::computeResult(
             break;
           StringRef field = text.slice(open + 1, close);
           if (!schema.open && !schema.hasField(field)) {
-            auto diag = diags.report(format->getRange(), diag::MissingField,
-                                     {schema.origin.empty() ? "records"
-                                                            : schema.origin,
-                                      field.str()});
+            auto diag =
+                diags.report(format->getRange(), diag::MissingField,
+                             {schema.origin.empty() ? "records" : schema.origin,
+                              field.str()});
             std::string s = suggestName(field, schema.fields);
             if (!s.empty())
               diag.attachNote(format->getRange(), diag::NoteDidYouMean, {s});
@@ -1015,12 +1016,18 @@ const Type *SemaImpl::computeResult(
   if (rule == "record<number>")
     return types.getRecord(types.get(K::Number));
   static const std::pair<StringRef, K> simple[] = {
-      {"model", K::Model},         {"tokenizer", K::Tokenizer},
-      {"adapter", K::Adapter},     {"objective", K::Objective},
-      {"optimizer", K::Optimizer}, {"schedule", K::Schedule},
-      {"metric", K::Metric},       {"judge", K::Judge},
-      {"dedupkey", K::DedupKey},   {"mask", K::Mask},
-      {"tokweights", K::TokenWeights}, {"selection", K::Selection},
+      {"model", K::Model},
+      {"tokenizer", K::Tokenizer},
+      {"adapter", K::Adapter},
+      {"objective", K::Objective},
+      {"optimizer", K::Optimizer},
+      {"schedule", K::Schedule},
+      {"metric", K::Metric},
+      {"judge", K::Judge},
+      {"dedupkey", K::DedupKey},
+      {"mask", K::Mask},
+      {"tokweights", K::TokenWeights},
+      {"selection", K::Selection},
       {"percentile", K::Percentile},
   };
   for (auto &[name, kind] : simple)

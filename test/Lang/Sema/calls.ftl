@@ -56,3 +56,10 @@ f(m, "three")
 // expected-error @+2 {{use of undeclared name 'modle' [unknown-name]}}
 // expected-note @+1 {{did you mean 'model'?}}
 def f(m: modle) { log 1 }
+
+// -----
+
+model m = llama(vocab: 64, dim: 32, layers: 2, heads: 2)
+data p = jsonl("Inputs/prefs.jsonl", prompt: .prompt, chosen: .chosen, rejected: .rejected)
+// expected-error @+1 {{'beta' must be above 0 (the inverse temperature of the preference loss), found 0 [invalid-value]}}
+train m with dpo(p, beta: 0) steps 1
