@@ -26,6 +26,7 @@ void(::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
   out.segments.assign(n, -1);
   out.weights.assign(n, 0.0f);
   out.totalWeight = 0;
+  out.supervised = 0;
   out.samples = 0;
   out.tokens = 0;
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -56,8 +57,10 @@ void(::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
         double w = docWeight[out.segments[at]];
         out.weights[at] = w > 0 ? float(out.weights[at] / w) : 0.0f;
       }
-      if (out.targets[at] >= 0)
+      if (out.targets[at] >= 0) {
         out.totalWeight += out.weights[at];
+        out.supervised += out.weights[at] > 0;
+      }
     }
   }
 }
@@ -72,6 +75,7 @@ void(::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
   out.rowExamples.assign(batch.rows, 0);
   out.rowRejected.assign(batch.rows, false);
   out.totalWeight = 0;
+  out.supervised = 0;
   out.samples = 0;
   out.tokens = 0;
   // The step function wants every chosen row first, then the rejected rows
@@ -99,6 +103,7 @@ void(::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
         out.targets[at] = batch.ids[from + 1];
         out.weights[at] = batch.weights[from + 1];
         out.totalWeight += out.weights[at];
+        out.supervised += out.weights[at] > 0;
         supervised |= out.weights[at] > 0;
       }
     }
@@ -178,16 +183,29 @@ llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
     options.loss = TokenizeOptions::Loss::All;
     return options;
   }
-  if (has("messages") && (on == "auto" || on == "assistant")) {
+  // `on:` picks the supervised tokens; each value names what it needs.
+  if (has("messages") && on != "response") {
     options.mode = TokenizeOptions::Mode::Messages;
+    // Every assistant turn is an answer (ManyICL's all-answer spans).
+    if (on == "all")
+      options.lossRoles = {"system", "user", "assistant", "tool"};
     return options;
   }
-  if (has("prompt") && has("response")) {
+  if (has("prompt") && has("response") && on != "assistant" &&
+      on != "answers") {
     options.mode = TokenizeOptions::Mode::PromptResponse;
     options.loss = on == "all" ? TokenizeOptions::Loss::All
                                : TokenizeOptions::Loss::Response;
     return options;
   }
+  if (on == "assistant" || on == "answers")
+    return llvm::createStringError(
+        "'" + kind.str() + "(on: " + on +
+        ")' needs records with messages (each assistant turn is supervised)");
+  if (on == "response")
+    return llvm::createStringError("'" + kind.str() +
+                                   "(on: response)' needs records with "
+                                   "prompt and response fields");
   if (has("text")) {
     options.mode = TokenizeOptions::Mode::Text;
     options.loss = TokenizeOptions::Loss::All;

@@ -41,6 +41,7 @@ struct TermBatch {
   std::vector<int64_t> rowExamples;
   std::vector<bool> rowRejected;
   double totalWeight = 0; ///< sum of the weights of supervised tokens
+  int64_t supervised = 0; ///< tokens with a weight above 0
   int64_t samples = 0;    ///< documents with a supervised token
   int64_t tokens = 0;     ///< non-padding tokens
 };

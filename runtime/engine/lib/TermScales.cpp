@@ -10,7 +10,7 @@
 
 using namespace ftl::rt;
 
-std::vector<float> (::ftl::rt::computeTermScales)(
+std::vector<float>(::ftl::rt::computeTermScales)(
     llvm::ArrayRef<TermSpec> terms, llvm::ArrayRef<TermTotals> totals,
     int64_t accumulate) {
   // Group sums: token weight, samples, and the weights of the terms present.
@@ -42,9 +42,15 @@ std::vector<float> (::ftl::rt::computeTermScales)(
     }
     if (!present(k))
       continue;
-    double own = t.kind == TermSpec::Kind::Pairs ? double(totals[k].pairs)
-                                                 : totals[k].weight;
-    double scale = 1.0 / own; // the term's own mean (static, no group)
+    // The term's own mean (static, no group).
+    double own = totals[k].weight; // sum_weights, or per-sample weights
+    if (t.kind == TermSpec::Kind::Pairs)
+      own = double(totals[k].pairs);
+    else if (t.group < 0 && t.norm == "samples")
+      own = double(totals[k].samples);
+    else if (t.group < 0 && t.norm == "tokens")
+      own = double(totals[k].supervised);
+    double scale = 1.0 / own;
     if (t.group >= 0 && t.kind == TermSpec::Kind::Tokens) {
       const GroupSums &g = groups[t.group];
       if (t.balance == "token_scale")

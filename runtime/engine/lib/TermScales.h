@@ -32,6 +32,9 @@ struct TermSpec {
   int group = -1;    ///< balance group, -1 for none
   /// static, loss_scale, token_scale or data_scale (for group >= 0).
   std::string balance;
+  /// Token terms outside a group: tokens, samples or sum_weights (see
+  /// ftl::PlannedTerm::norm).
+  std::string norm = "tokens";
 };
 
 /// What one optimizer step fed a term.
@@ -39,6 +42,8 @@ struct TermTotals {
   /// Sum of the token weights of its supervised tokens (after per-sample
   /// reweighting for data_scale).
   double weight = 0;
+  /// Supervised tokens (weight above 0).
+  int64_t supervised = 0;
   /// Examples with at least one supervised token.
   int64_t samples = 0;
   /// Preference pairs.
@@ -52,10 +57,13 @@ std::vector<float> computeTermScales(llvm::ArrayRef<TermSpec> terms,
                                      int64_t accumulate);
 
 /// Whether a term's token weights are divided by its example's total weight
-/// before summing (sample-level means, `by: data_scale`).
+/// before summing (sample-level means: `by: data_scale`, `norm: samples`).
 inline bool usesSampleMeans(const TermSpec &term) {
-  return term.group >= 0 && term.balance == "data_scale" &&
-         term.kind == TermSpec::Kind::Tokens;
+  if (term.kind != TermSpec::Kind::Tokens)
+    return false;
+  if (term.group >= 0)
+    return term.balance == "data_scale";
+  return term.norm == "samples";
 }
 
 } // namespace ftl::rt

@@ -347,6 +347,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     specs[t].weight = term.weight;
     specs[t].group = term.group;
     specs[t].balance = term.balance;
+    specs[t].norm = term.norm;
     if (term.isRegulariser())
       continue;
     fd::LossOp loss = term.loss;
@@ -747,6 +748,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
                               llvm::toString(std::move(e)));
         const TermBatch &b = micro[m][t];
         totals[t].weight += b.totalWeight;
+        totals[t].supervised += b.supervised;
         totals[t].samples += b.samples;
         if (feeders[t]->isPairs())
           totals[t].pairs += b.samples;

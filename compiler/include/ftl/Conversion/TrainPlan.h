@@ -71,8 +71,8 @@ struct SparsePlacement {
 struct HalfPlacement {
   struct Module {
     int64_t layer = 0;
-    std::string category; ///< attn, mlp or norm
-    std::string name;     ///< "layers.0.attn.q"
+    std::string category;             ///< attn, mlp or norm
+    std::string name;                 ///< "layers.0.attn.q"
     std::vector<std::string> tensors; ///< weight (and bias)
   };
   std::string adapter;
@@ -104,6 +104,11 @@ struct PlannedTerm {
   /// its mode (static, data_scale, token_scale, loss_scale).
   int group = -1;
   std::string balance;
+  /// Token losses outside a balance group: the mean over the step's
+  /// supervised tokens ("tokens"), over its examples ("samples", each
+  /// example's own mean first) or the weighted sum over the sum of the
+  /// weights ("sum_weights").
+  std::string norm = "tokens";
   /// Rows of the term's micro-batch: the train's batch, or two per pair
   /// (chosen, then rejected) for preference losses; 0 for regularisers.
   int64_t rows = 0;

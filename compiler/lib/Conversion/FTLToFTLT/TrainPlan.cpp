@@ -191,6 +191,12 @@ static LogicalResult collectTerms(Value objective, double weight, int group,
       term.preference = a.getValue().str();
     if (auto a = loss->getAttrOfType<BoolAttr>("to_init"))
       term.toInit = a.getValue();
+    if (auto a = loss->getAttrOfType<StringAttr>("norm"))
+      term.norm = a.getValue().str();
+    if (term.norm != "tokens" && group >= 0)
+      return loss.emitError("a term inside balance(...) is normalised by the "
+                            "balance mode; leave out norm: ")
+             << term.norm;
     // Input masks (Masked Thought) corrupt the batch at run time and do not
     // change the step function; only token losses read inputs that way.
     for (Attribute name : loss.getOperandNames())
