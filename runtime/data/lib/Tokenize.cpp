@@ -82,6 +82,8 @@ std::string TokenizeOptions::describe() const {
   }
   if (keepNoLoss)
     os << ", keep_no_loss";
+  if (weighting.kind != TokenWeighting::Kind::None)
+    os << ", weights: " << weighting.describe();
   os << ")";
   return out;
 }
@@ -297,7 +299,16 @@ struct Tokenization {
         p.promptBegin = p.ids.size();
         append(p, promptIds, promptW);
         p.promptEnd = p.ids.size();
-        append(p, tok.encode(resp, false), 1);
+        std::vector<int32_t> respIds = tok.encode(resp, false);
+        if (opts.weighting.kind == TokenWeighting::Kind::None) {
+          append(p, respIds, 1);
+        } else {
+          auto w = responseTokenWeights(opts.weighting, tok, r, resp, respIds);
+          if (!w)
+            return w.takeError();
+          p.ids.insert(p.ids.end(), respIds.begin(), respIds.end());
+          p.weights.insert(p.weights.end(), w->begin(), w->end());
+        }
         if (plan.eos)
           append(p, *plan.eos, 1);
         longest = std::max(longest, p.ids.size());
@@ -381,6 +392,9 @@ llvm::Expected<ChatFormat> checkOptions(const TokenizeOptions &opts) {
   if (opts.maxLength < 0)
     return makeError("tokenize: max_length must be >= 0, found " +
                      llvm::Twine(opts.maxLength));
+  if (opts.weighting.kind != TokenWeighting::Kind::None &&
+      opts.mode != TokenizeOptions::Mode::PromptResponse)
+    return makeError("tokenize: token weights need prompt/response records");
   if (opts.mode != TokenizeOptions::Mode::Messages)
     return ChatFormat::ChatML;
   auto f = parseChatFormat(opts.chatFormat);

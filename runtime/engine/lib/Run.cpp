@@ -78,6 +78,8 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "loss 'dpo'",
       "loss 'l2'",
       "input mask 'random'",
+      "token weighting 'key_tokens'",
+      "token weighting 'diff_weights'",
       "task balancing 'static'",
       "task balancing 'loss_scale'",
       "task balancing 'token_scale'",

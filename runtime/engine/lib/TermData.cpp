@@ -167,9 +167,39 @@ llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
   for (auto [name, input] :
        llvm::zip(loss.getOperandNames(), loss.getInputs())) {
     llvm::StringRef operand = llvm::cast<mlir::StringAttr>(name).getValue();
-    if (operand == "weights")
-      return llvm::createStringError("not implemented yet: token weights in '" +
-                                     kind.str() + "'");
+    if (operand != "weights")
+      continue;
+    auto make = input.getDefiningOp<fd::MakeOp>();
+    if (!make)
+      return llvm::createStringError("internal: token weights of '" +
+                                     kind.str() + "' are not a builtin");
+    TokenWeighting &w = options.weighting;
+    auto number = [&](llvm::StringRef attr, double fallback) {
+      if (auto a = make->getAttrOfType<mlir::FloatAttr>(attr))
+        return a.getValueAsDouble();
+      if (auto a = make->getAttrOfType<mlir::IntegerAttr>(attr))
+        return double(a.getInt());
+      return fallback;
+    };
+    auto field = [&](llvm::StringRef attr) {
+      auto a = make->getAttrOfType<mlir::StringAttr>(attr);
+      return a ? a.getValue().str() : std::string();
+    };
+    if (make.getName() == "key_tokens") {
+      w.kind = TokenWeighting::Kind::KeyTokens;
+      w.field = field("of");
+      w.weight = number("weight", 2);
+    } else if (make.getName() == "diff_weights") {
+      w.kind = TokenWeighting::Kind::Diff;
+      w.field = field("against");
+      w.lines = number("lines", 1);
+      w.tokens = number("tokens", 1);
+    } else {
+      return llvm::createStringError("not implemented yet: token weighting '" +
+                                     make.getName().str() + "'");
+    }
+    if (w.field.empty())
+      return llvm::createStringError("internal: token weights without a field");
   }
   if (kind == "dpo") {
     if (!has("prompt") || !has("chosen") || !has("rejected"))
@@ -183,6 +213,12 @@ llvm::Expected<TokenizeOptions>(::ftl::rt::tokenizeOptionsFor)(
     options.loss = TokenizeOptions::Loss::All;
     return options;
   }
+  if (options.weighting.kind != TokenWeighting::Kind::None &&
+      !(has("prompt") && has("response")))
+    return llvm::createStringError(
+        "token weights in '" + kind.str() +
+        "' read the response: they need records with prompt and response "
+        "fields");
   // `on:` picks the supervised tokens; each value names what it needs.
   if (has("messages") && on != "response") {
     options.mode = TokenizeOptions::Mode::Messages;

@@ -21,6 +21,7 @@
 #define FTL_DATA_TOKENIZE_H
 
 #include "ftl/Data/Dataset.h"
+#include "ftl/Data/TokenWeights.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
@@ -109,6 +110,9 @@ struct TokenizeOptions {
   /// the end (Text and Messages behave as Right); Drop skips the example.
   int64_t maxLength = 0;
   Truncation truncation = Truncation::Right;
+  /// PromptResponse: per-token weights of the response read from the record
+  /// (key tokens, diff weights); the EOS keeps weight 1.
+  TokenWeighting weighting;
   /// Examples whose weights are all 0 (e.g. the response was cut away) are
   /// dropped and counted unless this is set.
   bool keepNoLoss = false;
