@@ -29,7 +29,8 @@ static const P llamaParams[] = {
     {"layers", "int", "", "number of decoder layers"},
     {"heads", "int", "", "attention heads"},
     {"kv_heads", "int", "heads", "key/value heads (grouped-query attention)"},
-    {"ffn", "int", "8/3 * dim, rounded up to a multiple of 8", "MLP inner size (SwiGLU)"},
+    {"ffn", "int", "8/3 * dim, rounded up to a multiple of 8",
+     "MLP inner size (SwiGLU)"},
     {"ctx", "int", "2048", "maximum sequence length"},
     {"rope_theta", "number", "10000", "RoPE base frequency"},
     {"norm_eps", "number", "1e-5", "RMSNorm epsilon"},
@@ -62,7 +63,8 @@ static const P hfParams[] = {
      "chat format for `messages` fields"},
 };
 
-// --- data sources --------------------------------------------------------------
+// --- data sources
+// --------------------------------------------------------------
 static const P jsonlParams[] = {
     {"path", "path", "", "a JSON-lines file, one object per line"},
     {"**fields", "field", "none",
@@ -83,10 +85,12 @@ static const P mixtureParams[] = {
      "each source dataset and its sampling ratio, e.g. `code: 0.6`"},
     {"by", "enum(examples|tokens)", "examples",
      "ratios count examples or tokens"},
-    {"cap", "int", "0", "at most this many examples (or tokens) per source; "
-                        "0 means no cap"},
-    {"total", "int", "0", "size of the mixture; 0 means as large as the "
-                          "ratios allow"},
+    {"cap", "int", "0",
+     "at most this many examples (or tokens) per source; "
+     "0 means no cap"},
+    {"total", "int", "0",
+     "size of the mixture; 0 means as large as the "
+     "ratios allow"},
 };
 
 // --- data operators ----------------------------------------------------------
@@ -186,7 +190,7 @@ static const P sparseParams[] = {
      "share of each weight's entries that train (above 0)"},
     {"pick", "mask", "random()",
      "how entries are chosen: random(), magnitude(), principal(rank: r), "
-     "lottery(steps: n)"},
+     "lottery(from: m0)"},
     {"refresh", "int", "0", "re-pick every this many steps (0: never)"},
 };
 static const P halfParams[] = {
@@ -225,8 +229,9 @@ static const llvm::ArrayRef<P> magnitudeParams;
 static const P principalParams[] = {
     {"rank", "int", "", "rank of the low-rank approximation (LIFT)"}};
 static const P lotteryParams[] = {
-    {"steps", "int", "", "full fine-tuning steps whose delta picks the "
-                         "entries (LT-SFT)"}};
+    {"from", "model", "",
+     "the model before the full fine-tuning whose change picks the entries "
+     "(a snapshot); the model is reset to it (LT-SFT)"}};
 
 // --- objectives --------------------------------------------------------------
 static const P sftParams[] = {
@@ -256,7 +261,8 @@ static const P unlikelihoodParams[] = {
 };
 static const P klParams[] = {
     {"ref", "model", "", "the reference model"},
-    {"d", "data{text|prompt,response|messages}", "", "records it is measured on"},
+    {"d", "data{text|prompt,response|messages}", "",
+     "records it is measured on"},
 };
 static const P l2Params[] = {
     {"of", "adapter|model", "", "the parameters penalised"},
@@ -321,8 +327,9 @@ static const P generateParams[] = {
 };
 static const P judgeParams[] = {
     {"samples", "data", "", "generated samples"},
-    {"by", "judge", "", "exec(...), exact(...), numeric(...), regex(...), "
-                        "likelihood(...) or reward(...)"},
+    {"by", "judge", "",
+     "exec(...), exact(...), numeric(...), regex(...), "
+     "likelihood(...) or reward(...)"},
 };
 static const P execParams[] = {
     {"command", "string|list<string>", "",
@@ -338,7 +345,8 @@ static const P numericParams[] = {
 static const P regexJudgeParams[] = {
     {"pattern", "regex", "", "a sample passes when the pattern matches"}};
 static const P hostJudgeParams[] = {
-    {"registered", "string", "", "the name the host program registered it under"}};
+    {"registered", "string", "",
+     "the name the host program registered it under"}};
 static const P likelihoodParams[] = {
     {"m", "model", "", "scores each sample by its mean log-likelihood"}};
 static const P rewardParams[] = {
@@ -363,8 +371,7 @@ static const P exactMatchParams[] = {
     {"predicted", "data|column", "", "generated samples"},
     {"reference", "column", "", "reference answers"},
 };
-static const P passRateParams[] = {
-    {"judged", "data", "", "judged samples"}};
+static const P passRateParams[] = {{"judged", "data", "", "judged samples"}};
 static const P lossMetricParams[] = {
     {"m", "model", "", "the model"},
     {"d", "data{text|prompt,response|messages}", "", "held-out records"},
@@ -495,7 +502,8 @@ static const Builtin builtins[] = {
     {"principal", "mask", "mask",
      "Entries largest in a rank-r approximation (LIFT).", principalParams},
     {"lottery", "mask", "mask",
-     "Entries that moved most in a short full fine-tuning (LT-SFT).",
+     "Entries that moved most in a full fine-tuning since `from`; the model "
+     "is then reset to `from` (LT-SFT).",
      lotteryParams},
     // objectives
     {"sft", "loss", "objective",
@@ -641,7 +649,7 @@ void ftl::lang::writeBuiltinReference(llvm::raw_ostream &os) {
         for (size_t i = 0; (i = type.find('|', i)) != std::string::npos; i += 2)
           type.replace(i, 1, "\\|");
         os << "| `" << p.name << "` | `" << type << "` | "
-           << (p.isRequired() ? StringRef("required")
+           << (p.isRequired()             ? StringRef("required")
                : p.defaultValue == "none" ? StringRef("-")
                                           : p.defaultValue)
            << " | " << p.doc << " |\n";

@@ -4,8 +4,9 @@
 
 model base = llama(vocab: 64, dim: 32, layers: 2, heads: 2, ffn: 48)
 data corpus = text("Inputs/corpus.txt")
-// expected-error @+1 {{not implemented yet: lottery-ticket picks (LT-SFT); use random(), magnitude() or principal(rank: r) [not-implemented-yet]}}
-adapter s = sparse(density: 5%, pick: lottery(steps: 3)) on base.layers[*].mlp.up
+let base0 = snapshot(base)
+// expected-error @+1 {{a lottery(from: ...) pick is made once; leave out 'refresh' [compiler-error]}}
+adapter s = sparse(density: 5%, pick: lottery(from: base0), refresh: 2) on base.layers[*].mlp.up
 train base with lm(corpus) steps 1
 
 // -----

@@ -20,6 +20,12 @@ initial weights), and RUN, the trained one. Parsed without any library.
       eigen-decomposition here); all other entries and tensors bitwise
       equal. Prints one line per tensor, and the optimizer state size.
 
+  adapter_check.py sparse INIT RUN --tensors REGEX --density D
+                   --pick lottery --finetuned FT
+      The same for LT-SFT: the changed entries must be the k largest
+      |W_FT - W_INIT|. INIT, RUN and FT may also be model folders
+      (`save m to ...`).
+
   adapter_check.py changed A B
       The tensors (ftl names) whose final values differ between two runs,
       one per line, then "N of M tensors changed".
@@ -90,7 +96,10 @@ def run_folder(root):
 
 
 def checkpoints(root):
-    """{step: folder} of the run's train0 checkpoints (final = last)."""
+    """{step: folder} of the run's train0 checkpoints (final = last); a
+    model folder is its own single point."""
+    if os.path.exists(os.path.join(root, "model.safetensors")):
+        return {0: root}
     base = os.path.join(run_folder(root), "checkpoints", "train0")
     out = {}
     for d in glob.glob(os.path.join(base, "step-*")):
@@ -108,7 +117,8 @@ def model(folder):
 
 
 def optimizer(folder):
-    return read_safetensors(os.path.join(folder, "optimizer.safetensors"))
+    path = os.path.join(folder, "optimizer.safetensors")
+    return read_safetensors(path) if os.path.exists(path) else {}
 
 
 def metrics(root):
@@ -234,6 +244,11 @@ def check_sparse(args):
     init = model(init_points[max(init_points)])
     final = model(run_points[max(run_points)])
     states = optimizer(run_points[max(run_points)])
+    if args.pick == "lottery":
+        if not args.finetuned:
+            sys.exit("--pick lottery needs --finetuned FT")
+        points = checkpoints(args.finetuned)
+        finetuned = model(points[max(points)])
     selected = 0
     for name in sorted(final):
         shape, values = final[name]
@@ -255,13 +270,17 @@ def check_sparse(args):
         if args.pick:
             if args.pick == "magnitude":
                 score = [abs(x) for x in before]
+            elif args.pick == "lottery":
+                tuned = finetuned[name][1]
+                score = [abs(t - b) for t, b in zip(tuned, before)]
             else:
                 score = [abs(x) for x in
                          jacobi_lowrank(before, shape[0], shape[1], args.rank)]
             top = sorted(range(numel), key=lambda i: (-score[i], i))[:k]
             same = set(top) == set(changed)
             line += ", the top-%d of %s: %s" % (
-                k, "|W|" if args.pick == "magnitude" else "|W_r|",
+                k, {"magnitude": "|W|", "principal": "|W_r|",
+                    "lottery": "|W_FT - W|"}[args.pick],
                 "yes" if same else "no FAIL")
             failures += not same
         slots = [n for n in states if n.endswith("/" + name)]
@@ -319,7 +338,8 @@ ap.add_argument("extra", nargs="?")
 ap.add_argument("--rtol", type=float, default=0)
 ap.add_argument("--tensors", default="")
 ap.add_argument("--density", type=float, default=0)
-ap.add_argument("--pick", choices=["magnitude", "principal"])
+ap.add_argument("--pick", choices=["magnitude", "principal", "lottery"])
+ap.add_argument("--finetuned", default="")
 ap.add_argument("--rank", type=int, default=0)
 args = ap.parse_args()
 bad = {"half": check_half, "sparse": check_sparse, "changed": check_changed,

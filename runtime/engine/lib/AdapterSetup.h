@@ -29,9 +29,12 @@ std::vector<uint32_t> pickSparseMask(const ::ftl::SparsePlacement &sp,
                                      int64_t round);
 
 /// Picks the trainable entries of every weight a `sparse(...)` adapter owns
-/// and records them in `model.sparseMasks`.
+/// and records them in `model.sparseMasks`. With `pick: lottery(from: m0)`
+/// (`lotteryFrom` is m0) the entries are the k largest |W - W0|, and then
+/// every weight of the model is reset to m0's (LT-SFT).
 llvm::Error setUpSparseAdapter(mlir::Operation *adapterOp, ModelState &model,
-                               const Rng &runRng);
+                               const Rng &runRng,
+                               const ModelState *lotteryFrom = nullptr);
 
 /// PiSSA initialisation of the LoRA factors `a` [rank, in] and `b`
 /// [out, rank] on weight `w`, which becomes the residual.

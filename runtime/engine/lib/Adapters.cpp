@@ -413,9 +413,43 @@ std::vector<uint32_t>(::ftl::rt::pickSparseMask)(
                            sp.pick, sp.rank, rng);
 }
 
+/// LT-SFT: the k largest |W - W0| of each placement, then the whole model
+/// back to W0.
+static llvm::Error
+pickLotteryTickets(llvm::ArrayRef<::ftl::SparsePlacement> placements,
+                   ModelState &model, const ModelState &from) {
+  for (const auto &[name, w] : model.weights) {
+    const Tensor *w0 = from.weights.find(name);
+    if (!w0 || w0->numel() != w.numel())
+      return llvm::createStringError(
+          "lottery(from: " + from.name + "): model '" + from.name +
+          "' has no tensor '" + name + "' of " + std::to_string(w.numel()) +
+          " entries; it must be a snapshot of '" + model.name + "'");
+  }
+  if (from.weights.size() != model.weights.size())
+    return llvm::createStringError("lottery(from: " + from.name + "): model '" +
+                                   from.name + "' has other tensors than '" +
+                                   model.name +
+                                   "'; it must be a snapshot of it");
+  for (const ::ftl::SparsePlacement &sp : placements) {
+    const float *w = model.weights.find(sp.weight)->dataAs<const float>();
+    const float *w0 = from.weights.find(sp.weight)->dataAs<const float>();
+    std::vector<float> delta(size_t(sp.numel));
+    for (int64_t i = 0; i < sp.numel; ++i)
+      delta[i] = w[i] - w0[i];
+    Rng unused(0);
+    if (sp.k < sp.numel)
+      model.sparseMasks[sp.weight] = pickSparseEntries(
+          delta.data(), sp.rows, sp.cols, sp.k, "magnitude", 0, unused);
+  }
+  for (const auto &[name, w0] : from.weights)
+    model.weights.set(name, w0.clone());
+  return llvm::Error::success();
+}
+
 llvm::Error(::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
-                                           ModelState &model,
-                                           const Rng &runRng) {
+                                           ModelState &model, const Rng &runRng,
+                                           const ModelState *lotteryFrom) {
   auto adapter = llvm::cast<mlir::ftl::AdapterOp>(op);
   auto shape = ::ftl::modelShapeOf(adapter.getModel());
   if (mlir::failed(shape))
@@ -425,6 +459,9 @@ llvm::Error(::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
   if (mlir::failed(placements))
     return llvm::createStringError("cannot place sparse adapter '" +
                                    adapter.getName().str() + "'");
+  bool lottery = !placements->empty() && placements->front().pick == "lottery";
+  if (lottery && !lotteryFrom)
+    return llvm::createStringError("internal: lottery pick without its model");
   for (const ::ftl::SparsePlacement &sp : *placements) {
     Tensor *w = model.weights.find(sp.weight);
     if (!w)
@@ -434,9 +471,11 @@ llvm::Error(::ftl::rt::setUpSparseAdapter)(mlir::Operation *op,
       return llvm::createStringError(
           "tensor '" + sp.weight + "' has " + std::to_string(w->numel()) +
           " entries; the plan expects " + std::to_string(sp.numel));
-    if (sp.k < sp.numel) // density 1: every entry trains, no mask
+    if (sp.k < sp.numel && !lottery) // density 1: every entry trains
       model.sparseMasks[sp.weight] = pickSparseMask(sp, *w, runRng, 0);
   }
+  if (lottery)
+    return pickLotteryTickets(*placements, model, *lotteryFrom);
   return llvm::Error::success();
 }
 

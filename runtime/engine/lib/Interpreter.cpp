@@ -14,16 +14,16 @@
 #include "Interpreter.h"
 #include "AdapterSetup.h"
 
+#include "ftl/Adapters/Peft.h"
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
-#include "ftl/Adapters/Peft.h"
 #include "ftl/Engine/JitKernels.h"
 
-#include "llvm/ADT/ScopeExit.h"
 #include "ftl/Kernels/ThreadPool.h"
 #include "ftl/Models/Init.h"
 #include "ftl/Models/ModelIO.h"
 #include "ftl/Runtime/FileUtil.h"
+#include "llvm/ADT/ScopeExit.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -38,6 +38,10 @@
 #include <cmath>
 
 using namespace ftl::rt;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+using llvm::StringRef;
 using mlir::Attribute;
 using mlir::Block;
 using mlir::BoolAttr;
@@ -55,10 +59,6 @@ using mlir::StringAttr;
 using mlir::SymbolRefAttr;
 using mlir::SymbolTable;
 using mlir::WalkResult;
-using llvm::cast;
-using llvm::dyn_cast;
-using llvm::isa;
-using llvm::StringRef;
 namespace arith = mlir::arith;
 namespace func = mlir::func;
 namespace fd = mlir::ftl;
@@ -90,8 +90,8 @@ std::string Interpreter::where(Operation *op) const {
   std::string out;
   op->getLoc()->walk([&](Location l) {
     if (auto f = dyn_cast<FileLineColLoc>(l)) {
-      out = (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
-             ":" + llvm::Twine(f.getColumn()))
+      out = (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) + ":" +
+             llvm::Twine(f.getColumn()))
                 .str();
       return WalkResult::interrupt();
     }
@@ -100,7 +100,8 @@ std::string Interpreter::where(Operation *op) const {
   return out;
 }
 
-llvm::Error Interpreter::error(Operation *op, const llvm::Twine &message) const {
+llvm::Error Interpreter::error(Operation *op,
+                               const llvm::Twine &message) const {
   std::string w = where(op);
   return llvm::createStringError((w.empty() ? "" : w + ": ") + message.str());
 }
@@ -180,16 +181,17 @@ llvm::Error Interpreter::run() {
     } else if (auto l = dyn_cast<fd::ModelLoadOp>(op)) {
       std::error_code ec;
       std::string dir = resolvePath(l.getPath());
-      for (llvm::sys::fs::directory_iterator it(dir, ec), end;
-           it != end && !ec; it.increment(ec))
+      for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+           it.increment(ec))
         if (llvm::sys::fs::is_regular_file(it->path()))
           info.inputs.push_back({"model", it->path()});
     }
   });
   indexOps();
-  auto folder = options.resume
-                    ? RunFolder::resume(options.runsRoot, options.scriptPath, info)
-                    : RunFolder::create(options.runsRoot, options.scriptPath, info);
+  auto folder =
+      options.resume
+          ? RunFolder::resume(options.runsRoot, options.scriptPath, info)
+          : RunFolder::create(options.runsRoot, options.scriptPath, info);
   if (!folder)
     return folder.takeError();
   runFolder.emplace(std::move(*folder));
@@ -288,9 +290,10 @@ llvm::Error Interpreter::exec(Operation *op) {
       .Case<fd::TrainOp>([&](Operation *o) { return execTrain(o); })
       .Case<fd::EvalOp>([&](fd::EvalOp o) -> llvm::Error {
         auto it = values.find(o.getMetric());
-        double v = it != values.end() && std::holds_alternative<double>(it->second)
-                       ? std::get<double>(it->second)
-                       : NAN;
+        double v =
+            it != values.end() && std::holds_alternative<double>(it->second)
+                ? std::get<double>(it->second)
+                : NAN;
         values[o.getValue()] = v;
         llvm::json::Object record{{o.getName(), v}};
         return metrics->log(record);
@@ -302,8 +305,8 @@ llvm::Error Interpreter::exec(Operation *op) {
       .Case<fd::LogOp>([&](Operation *o) { return execLog(o); })
       .Case<fd::SaveOp>([&](Operation *o) { return execSave(o); })
       .Default([&](Operation *o) -> llvm::Error {
-        return error(o, "not implemented yet: " +
-                            mlir::ftl::describeConstruct(o));
+        return error(o,
+                     "not implemented yet: " + mlir::ftl::describeConstruct(o));
       });
 }
 
@@ -335,57 +338,58 @@ llvm::Error Interpreter::execScalar(Operation *op) {
   mlir::Value r = op->getResult(0);
   auto a = [&]() { return number(op->getOperand(0)); };
   auto b = [&]() { return number(op->getOperand(1)); };
-  RValue result = llvm::TypeSwitch<Operation *, RValue>(op)
-      .Case([&](arith::AddFOp) { return RValue(a() + b()); })
-      .Case([&](arith::SubFOp) { return RValue(a() - b()); })
-      .Case([&](arith::MulFOp) { return RValue(a() * b()); })
-      .Case([&](arith::DivFOp) { return RValue(a() / b()); })
-      .Case([&](arith::NegFOp) { return RValue(-a()); })
-      .Case([&](arith::AddIOp) { return RValue(int64_t(a() + b())); })
-      .Case([&](arith::SubIOp) { return RValue(int64_t(a() - b())); })
-      .Case([&](arith::MulIOp) { return RValue(int64_t(a() * b())); })
-      .Case([&](arith::SIToFPOp) { return RValue(a()); })
-      .Case([&](arith::FPToSIOp) { return RValue(int64_t(a())); })
-      .Case([&](arith::AndIOp) { return RValue(a() != 0 && b() != 0); })
-      .Case([&](arith::OrIOp) { return RValue(a() != 0 || b() != 0); })
-      .Case([&](arith::XOrIOp) { return RValue((a() != 0) != (b() != 0)); })
-      .Case([&](arith::CmpFOp o) {
-        double x = a(), y = b();
-        using P = arith::CmpFPredicate;
-        switch (o.getPredicate()) {
-        case P::OLT:
-          return RValue(x < y);
-        case P::OLE:
-          return RValue(x <= y);
-        case P::OGT:
-          return RValue(x > y);
-        case P::OGE:
-          return RValue(x >= y);
-        case P::OEQ:
-          return RValue(x == y);
-        default:
-          return RValue(x != y);
-        }
-      })
-      .Case([&](arith::CmpIOp o) {
-        int64_t x = int64_t(a()), y = int64_t(b());
-        using P = arith::CmpIPredicate;
-        switch (o.getPredicate()) {
-        case P::slt:
-          return RValue(x < y);
-        case P::sle:
-          return RValue(x <= y);
-        case P::sgt:
-          return RValue(x > y);
-        case P::sge:
-          return RValue(x >= y);
-        case P::eq:
-          return RValue(x == y);
-        default:
-          return RValue(x != y);
-        }
-      })
-      .Default([](Operation *) { return RValue(); });
+  RValue result =
+      llvm::TypeSwitch<Operation *, RValue>(op)
+          .Case([&](arith::AddFOp) { return RValue(a() + b()); })
+          .Case([&](arith::SubFOp) { return RValue(a() - b()); })
+          .Case([&](arith::MulFOp) { return RValue(a() * b()); })
+          .Case([&](arith::DivFOp) { return RValue(a() / b()); })
+          .Case([&](arith::NegFOp) { return RValue(-a()); })
+          .Case([&](arith::AddIOp) { return RValue(int64_t(a() + b())); })
+          .Case([&](arith::SubIOp) { return RValue(int64_t(a() - b())); })
+          .Case([&](arith::MulIOp) { return RValue(int64_t(a() * b())); })
+          .Case([&](arith::SIToFPOp) { return RValue(a()); })
+          .Case([&](arith::FPToSIOp) { return RValue(int64_t(a())); })
+          .Case([&](arith::AndIOp) { return RValue(a() != 0 && b() != 0); })
+          .Case([&](arith::OrIOp) { return RValue(a() != 0 || b() != 0); })
+          .Case([&](arith::XOrIOp) { return RValue((a() != 0) != (b() != 0)); })
+          .Case([&](arith::CmpFOp o) {
+            double x = a(), y = b();
+            using P = arith::CmpFPredicate;
+            switch (o.getPredicate()) {
+            case P::OLT:
+              return RValue(x < y);
+            case P::OLE:
+              return RValue(x <= y);
+            case P::OGT:
+              return RValue(x > y);
+            case P::OGE:
+              return RValue(x >= y);
+            case P::OEQ:
+              return RValue(x == y);
+            default:
+              return RValue(x != y);
+            }
+          })
+          .Case([&](arith::CmpIOp o) {
+            int64_t x = int64_t(a()), y = int64_t(b());
+            using P = arith::CmpIPredicate;
+            switch (o.getPredicate()) {
+            case P::slt:
+              return RValue(x < y);
+            case P::sle:
+              return RValue(x <= y);
+            case P::sgt:
+              return RValue(x > y);
+            case P::sge:
+              return RValue(x >= y);
+            case P::eq:
+              return RValue(x == y);
+            default:
+              return RValue(x != y);
+            }
+          })
+          .Default([](Operation *) { return RValue(); });
   if (std::holds_alternative<std::monostate>(result))
     return error(op, "unsupported scalar operation '" +
                          op->getName().getStringRef() + "'");
@@ -400,9 +404,9 @@ llvm::Error Interpreter::execScalar(Operation *op) {
 llvm::Error Interpreter::execModelBuild(Operation *op) {
   auto build = cast<fd::ModelBuildOp>(op);
   std::vector<ModelArg> args;
-  static const char *accepted[] = {"vocab", "dim",      "layers",   "heads",
-                                   "kv_heads", "ffn",   "ctx",      "rope_theta",
-                                   "tied",  "norm_eps", "init_std"};
+  static const char *accepted[] = {
+      "vocab", "dim",        "layers", "heads",    "kv_heads", "ffn",
+      "ctx",   "rope_theta", "tied",   "norm_eps", "init_std"};
   bool gpt2 = build.getArch() == "gpt2";
   for (const char *name : accepted) {
     if (gpt2 && (llvm::StringRef(name) == "kv_heads" ||
@@ -563,7 +567,8 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     return execAdapterLoad(op);
   bool entries = adapter.getKind() == "sparse" || adapter.getKind() == "half";
   if (adapter.getKind() != "lora" && !entries)
-    return error(op, "not implemented yet: adapter '" + adapter.getKind() + "'");
+    return error(op,
+                 "not implemented yet: adapter '" + adapter.getKind() + "'");
   auto m = model(adapter.getModel());
   if (!m)
     return m.takeError();
@@ -572,9 +577,20 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     state->name = adapter.getName().str();
     state->kind = adapter.getKind().str();
     state->model = *m;
-    if (adapter.getKind() == "sparse")
-      if (llvm::Error e = setUpSparseAdapter(op, **m, rng))
+    if (adapter.getKind() == "sparse") {
+      // lottery(from: m0) reads the model it names.
+      std::shared_ptr<ModelState> from;
+      for (mlir::Value input : adapter.getInputs())
+        if (auto make = input.getDefiningOp<fd::MakeOp>();
+            make && make.getName() == "lottery" && !make.getInputs().empty()) {
+          auto f = model(make.getInputs()[0]);
+          if (!f)
+            return f.takeError();
+          from = *f;
+        }
+      if (llvm::Error e = setUpSparseAdapter(op, **m, rng, from.get()))
         return error(op, llvm::toString(std::move(e)));
+    }
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
   }
@@ -603,8 +619,8 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
       continue;
     Tensor *w = (*m)->weights.find(target);
     if (!w)
-      return error(op, "model '" + (*m)->name + "' has no tensor '" + target +
-                           "'");
+      return error(op,
+                   "model '" + (*m)->name + "' has no tensor '" + target + "'");
     state->targets.push_back(target.str());
     int64_t out = w->dim(0), in = w->dim(1);
     std::string module = target.drop_back(7).str();

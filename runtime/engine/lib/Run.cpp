@@ -96,6 +96,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "mask 'random'",
       "mask 'magnitude'",
       "mask 'principal'",
+      "mask 'lottery'",
       "freeze",
       "train",
       "loop",

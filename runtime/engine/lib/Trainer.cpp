@@ -197,6 +197,11 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     auto mask = model.sparseMasks.find(sp.weight);
     if (mask != model.sparseMasks.end() && int64_t(mask->second.size()) == sp.k)
       slot.indices = mask->second;
+    else if (sp.pick == "lottery")
+      return interp.error(op, "the lottery mask of '" + sp.weight +
+                                  "' is unknown here (masks are not kept in "
+                                  "checkpoints); run the script from its "
+                                  "start");
     else
       slot.indices = pickSparseMask(sp, *slot.weight, interp.getRng(), 0);
     slot.values.assign(size_t(sp.k), 0.0f);

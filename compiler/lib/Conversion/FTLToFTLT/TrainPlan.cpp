@@ -303,16 +303,20 @@ FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
     auto make = input.getDefiningOp<fd::MakeOp>();
     if (!make)
       return adapter.emitError("the pick of a sparse adapter must be "
-                               "random(), magnitude() or principal(rank: r)");
+                               "random(), magnitude(), principal(rank: r) "
+                               "or lottery(from: m0)");
     pick = make.getName().str();
-    if (pick == "lottery")
-      return make.emitError("not implemented yet: lottery-ticket picks "
-                            "(LT-SFT); use random(), magnitude() or "
-                            "principal(rank: r)");
-    if (pick != "random" && pick != "magnitude" && pick != "principal")
+    if (pick != "random" && pick != "magnitude" && pick != "principal" &&
+        pick != "lottery")
       return make.emitError("'")
              << pick << "' cannot pick sparse entries; "
-             << "expected random(), magnitude() or principal(rank: r)";
+             << "expected random(), magnitude(), principal(rank: r) or "
+                "lottery(from: m0)";
+    // A lottery ticket is found once, from a finished fine-tuning; there is
+    // nothing to re-pick it from later.
+    if (pick == "lottery" && refresh > 0)
+      return adapter.emitError("a lottery(from: ...) pick is made once; "
+                               "leave out 'refresh'");
     if (pick == "random" && make->hasAttr("rate")) {
       auto rate = make->getAttrOfType<FloatAttr>("rate");
       if (rate && rate.getValueAsDouble() != 0)
