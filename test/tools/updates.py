@@ -3,6 +3,9 @@
 
     updates.py BASE NAME=ROOT... --expect "A = 0.7*B + 0.3*C" [--rtol R]
 
+A term may be `c*sign(BASE)`: c times the sign of BASE's parameters (0 at 0),
+the update an L1 penalty adds under SGD.
+
 Each ROOT (and BASE) is a runs folder holding one run; its final checkpoint's
 model.safetensors is read (float32 tensors, parsed here without any
 library). The update of a run is its final parameters minus BASE's (a run
@@ -78,7 +81,11 @@ def main():
         for i, value in enumerate(lhs):
             expected = 0.0
             for c, n in terms:
-                expected += c * updates[n][k][i]
+                if n == "sign(BASE)":
+                    b = base[k][i]
+                    expected += c * ((b > 0) - (b < 0))
+                else:
+                    expected += c * updates[n][k][i]
             diff2 += (value - expected) ** 2
             norm2 += value * value
     if norm2 == 0:

@@ -189,6 +189,23 @@ func.func @f(%p: tensor<{R}x{C}xf32>, %g: tensor<{R}x{C}xf32>, %buf: tensor<{R}x
   return %p2, %b2 : tensor<{R}x{C}xf32>, tensor<{R}x{C}xf32>
 })",
      nullptr},
+    // Appended: tests index the cases above by position.
+    {"abs", R"(
+func.func @f(%a: tensor<{R}x{C}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.abs %a : tensor<{R}x{C}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     nullptr},
+    // Exact zeros in x exercise sign(0) = 0.
+    {"abs_grad", R"(
+func.func @f(%dy: tensor<{R}x{C}xf32>, %x: tensor<{R}x{C}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.abs_grad %dy, %x : tensor<{R}x{C}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     [](unsigned input, ftl::rt::Rng &rng) {
+       float v = float(rng.normal());
+       return input == 1 && rng.below(4) == 0 ? 0.0f : v;
+     }},
 };
 
 } // namespace ftl::codegen::test

@@ -77,6 +77,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "loss 'unlikelihood'",
       "loss 'dpo'",
       "loss 'l2'",
+      "loss 'l1'",
       "input mask 'random'",
       "token weighting 'key_tokens'",
       "token weighting 'diff_weights'",

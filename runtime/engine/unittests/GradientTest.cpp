@@ -56,7 +56,8 @@ protected:
   /// gradient program) built from two copies of it.
   void compile(const std::string &text) {
     auto parse = [&]() {
-      OwningOpRef<ModuleOp> m = parseSourceString<ModuleOp>(text, context.get());
+      OwningOpRef<ModuleOp> m =
+          parseSourceString<ModuleOp>(text, context.get());
       EXPECT_TRUE(m) << "cannot parse test IR";
       return m;
     };
@@ -272,6 +273,39 @@ TEST_F(GradientTest, ElementwiseChain) {
   checkGradients(1, 24);
 }
 
+TEST_F(GradientTest, AbsoluteValue) {
+  // An L1 penalty |a - b| weighted by c; the random inputs keep every
+  // sampled entry away from the kink by more than the step.
+  compile(lossFunction(std::string("%a: tensor<4x6xf32> ") + T +
+                           ", %b: tensor<4x6xf32>, " + "%c: tensor<4x6xf32> " +
+                           T,
+                       "  %0 = ftlt.sub %a, %b : tensor<4x6xf32>\n"
+                       "  %1 = ftlt.abs %0 : tensor<4x6xf32>\n"
+                       "  %y = ftlt.mul %1, %c : tensor<4x6xf32>\n",
+                       "tensor<4x6xf32>"));
+  checkGradients(1, 24, 1e-3);
+}
+
+TEST_F(GradientTest, AbsoluteValueHasSubgradientZeroAtZero) {
+  // At a == b the penalty's subgradient is 0: the convention that leaves a
+  // parameter at its initial value untouched by l1(to_init: true).
+  compile(lossFunction(std::string("%a: tensor<2x3xf32> ") + T +
+                           ", %b: tensor<2x3xf32>",
+                       "  %0 = ftlt.sub %a, %b : tensor<2x3xf32>\n"
+                       "  %y = ftlt.abs %0 : tensor<2x3xf32>\n",
+                       "tensor<2x3xf32>"));
+  makeInputs(1);
+  inputs[1] = inputs[0];
+  inputs[1][4] -= 0.5f; // one entry above its reference
+  inputs[1][5] += 0.5f; // one below
+  std::fill(inputs[2].begin(), inputs[2].end(), 1.0f); // the loss's %r
+  float value = 0;
+  auto grads = runGrad(value);
+  ASSERT_EQ(grads.size(), 1u);
+  EXPECT_EQ(grads[0], (std::vector<float>{0, 0, 0, 0, 1, -1}));
+  EXPECT_FLOAT_EQ(value, 1.0f);
+}
+
 TEST_F(GradientTest, CrossEntropy) {
   std::string text =
       std::string("func.func @f(%logits: tensor<5x7xf32> ") + T +
@@ -393,16 +427,22 @@ void checkPreferenceValue(GradientTest &test, const std::string &kind,
       "func.func @f(%logits: tensor<12x5xf32> {ftl.trainable}, %t: " + ti +
       ", %w: " + tn +
       ", %ref: tensor<4xf32>) -> tensor<f32> attributes {ftl.loss} {\n"
-      "  %nll, %lse = ftlt.token_nll %logits, %t : tensor<12x5xf32>, " + ti +
-      " -> " + tn + ", " + tn + "\n"
-      "  %wn = ftlt.mul %nll, %w : " + tn + "\n"
-      "  %sn = ftlt.seq_sum %wn {seq = 3 : i64} : " + tn + " -> tensor<4xf32>\n"
+      "  %nll, %lse = ftlt.token_nll %logits, %t : tensor<12x5xf32>, " +
+      ti + " -> " + tn + ", " + tn +
+      "\n"
+      "  %wn = ftlt.mul %nll, %w : " +
+      tn +
+      "\n"
+      "  %sn = ftlt.seq_sum %wn {seq = 3 : i64} : " +
+      tn +
+      " -> tensor<4xf32>\n"
       "  %lp = ftlt.scale %sn {factor = -1.0 : f64} : tensor<4xf32>\n"
       "  %ratio = ftlt.sub %lp, %ref : tensor<4xf32>\n"
       "  %h = ftlt.pair_diff %ratio : tensor<4xf32> -> tensor<2xf32>\n"
-      "  %l = ftlt.preference_loss %h {kind = \"" + kind + "\", beta = " +
-      std::to_string(beta) + " : f64, label_smoothing = " +
-      std::to_string(smoothing) + " : f64} : tensor<2xf32>\n"
+      "  %l = ftlt.preference_loss %h {kind = \"" +
+      kind + "\", beta = " + std::to_string(beta) +
+      " : f64, label_smoothing = " + std::to_string(smoothing) +
+      " : f64} : tensor<2xf32>\n"
       "  %s = ftlt.sum %l : tensor<2xf32> -> tensor<f32>\n"
       "  return %s : tensor<f32>\n}\n";
   test.compileForTest(text);
@@ -416,8 +456,9 @@ void checkPreferenceValue(GradientTest &test, const std::string &kind,
   auto *t = reinterpret_cast<int32_t *>(in[1].data());
   in[2].resize(n);
   for (int64_t i = 0; i < n; ++i) {
-    t[i] = i % seq == 0 ? -1 : int32_t(rng.below(vocab)); // a masked first token
-    in[2][i] = i % seq == 1 ? 0.0f : 1.0f;                // and a zero weight
+    t[i] =
+        i % seq == 0 ? -1 : int32_t(rng.below(vocab)); // a masked first token
+    in[2][i] = i % seq == 1 ? 0.0f : 1.0f;             // and a zero weight
   }
   in[3] = {-3.1f, -2.2f, -4.0f, -1.5f};
   double expected = 0;
@@ -475,8 +516,8 @@ TEST_F(GradientTest, UnlikelihoodValueMatchesTheFormula) {
   in[2] = {1.0f, 0.5f, 1.0f, 0.0f, 2.0f, 1.0f};
   double expected = 0;
   for (int64_t i = 0; i < n; ++i) {
-    double p = t[i] >= 0 ? std::exp(logProb(&in[0][i * vocab], vocab, t[i]))
-                         : 1.0;
+    double p =
+        t[i] >= 0 ? std::exp(logProb(&in[0][i * vocab], vocab, t[i])) : 1.0;
     expected += in[2][i] * -std::log(std::max(1 - p, 1e-5));
   }
   EXPECT_NEAR(runLossForTest(), expected, 1e-4 * (1 + std::fabs(expected)));

@@ -98,7 +98,7 @@ struct PlannedTensor {
 /// One loss term of the objective.
 struct PlannedTerm {
   mlir::ftl::LossOp loss;
-  std::string kind; ///< sft, lm, unlikelihood, dpo, l2
+  std::string kind; ///< sft, lm, unlikelihood, dpo, l2, l1
   double weight = 1;
   /// Task balancing: terms of one `balance(...)` share a group (-1: none) and
   /// its mode (static, data_scale, token_scale, loss_scale).
@@ -120,6 +120,8 @@ struct PlannedTerm {
   std::vector<std::string> tensors;
   bool toInit = false;
 
+  /// Terms that read no batch: penalties on parameters.
+  bool isRegulariserKind() const { return kind == "l2" || kind == "l1"; }
   bool isTokenLoss() const { return rows > 0 && kind != "dpo"; }
   bool isPreference() const { return kind == "dpo"; }
   bool isRegulariser() const { return rows == 0; }

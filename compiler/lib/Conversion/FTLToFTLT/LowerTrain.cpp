@@ -56,9 +56,8 @@ public:
     Value h = b.create<ftlt::EmbeddingOp>(loc, f32({n, m.dim}),
                                           param("embed.weight"), ids);
     if (gpt2) {
-      Value pos = b.create<ftlt::EmbeddingOp>(loc, f32({n, m.dim}),
-                                              param("pos_embed.weight"),
-                                              positions);
+      Value pos = b.create<ftlt::EmbeddingOp>(
+          loc, f32({n, m.dim}), param("pos_embed.weight"), positions);
       h = b.create<ftlt::AddOp>(loc, h, pos);
     }
     for (int64_t l = 0; l < m.layers; ++l) {
@@ -77,12 +76,13 @@ public:
                                        b.getI64IntegerAttr(m.headDim())));
       }
       auto attn = b.create<ftlt::AttentionOp>(
-          loc, q.getType(), f32({rows, m.heads, plan.seq}), q, k, v,
-          segments, b.getI64IntegerAttr(rows),
-          b.getI64IntegerAttr(plan.seq), b.getI64IntegerAttr(m.heads),
-          b.getI64IntegerAttr(m.kvHeads), b.getI64IntegerAttr(m.headDim()));
+          loc, q.getType(), f32({rows, m.heads, plan.seq}), q, k, v, segments,
+          b.getI64IntegerAttr(rows), b.getI64IntegerAttr(plan.seq),
+          b.getI64IntegerAttr(m.heads), b.getI64IntegerAttr(m.kvHeads),
+          b.getI64IntegerAttr(m.headDim()));
       tag(attn);
-      h = tag(b.create<ftlt::AddOp>(loc, h, linear(attn.getResult(), p + "attn.o")));
+      h = tag(b.create<ftlt::AddOp>(loc, h,
+                                    linear(attn.getResult(), p + "attn.o")));
       x = norm(h, p + "mlp_norm");
       Value mlp;
       if (gpt2) {
@@ -132,9 +132,9 @@ private:
       return tag(b.create<ftlt::LayerNormOp>(
           loc, type, x, param(module + ".weight"), param(module + ".bias"),
           b.getF64FloatAttr(plan.model.normEps)));
-    return tag(b.create<ftlt::RmsNormOp>(loc, type, x,
-                                         param(module + ".weight"),
-                                         b.getF64FloatAttr(plan.model.normEps)));
+    return tag(
+        b.create<ftlt::RmsNormOp>(loc, type, x, param(module + ".weight"),
+                                  b.getF64FloatAttr(plan.model.normEps)));
   }
 
   /// x W^T + b, plus scale * (x A^T) B^T where a LoRA is placed.
@@ -151,10 +151,10 @@ private:
     const LoraPlacement &lora = *it->second;
     Value a = param(lora.aName());
     Value bm = param(lora.bName());
-    Value down = tag(b.create<ftlt::LinearOp>(loc, f32({n, lora.rank}), x, a,
-                                              Value()));
-    Value up = tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), down, bm,
-                                            Value()));
+    Value down =
+        tag(b.create<ftlt::LinearOp>(loc, f32({n, lora.rank}), x, a, Value()));
+    Value up =
+        tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), down, bm, Value()));
     Value scaled = tag(b.create<ftlt::ScaleOp>(loc, up.getType(), up,
                                                b.getF64FloatAttr(lora.scale)));
     return tag(b.create<ftlt::AddOp>(loc, y, scaled));
@@ -197,12 +197,12 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         symbols.insert(ref);
         train->setAttr("reference", SymbolRefAttr::get(ref.getSymNameAttr()));
       }
-      FailureOr<func::FuncOp> update = buildUpdateFunction(module, *plan, index);
+      FailureOr<func::FuncOp> update =
+          buildUpdateFunction(module, *plan, index);
       if (failed(update))
         return signalPassFailure();
       symbols.insert(*update);
-      train->setAttr("update",
-                     SymbolRefAttr::get((*update).getSymNameAttr()));
+      train->setAttr("update", SymbolRefAttr::get((*update).getSymNameAttr()));
     }
   }
 
@@ -216,9 +216,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
   /// in place. A sparse tensor's parameter, gradient and states are [k]
   /// vectors of its trainable entries (`ftl.sparse` = k), which the runtime
   /// gathers and scatters.
-  FailureOr<func::FuncOp> buildUpdateFunction(ModuleOp module,
-                                              const TrainPlan &plan,
-                                              size_t index) {
+  FailureOr<func::FuncOp>
+  buildUpdateFunction(ModuleOp module, const TrainPlan &plan, size_t index) {
     MLIRContext *ctx = module.getContext();
     OpBuilder b(ctx);
     fd::TrainOp train = plan.train;
@@ -249,10 +248,9 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       if (!t.trainable)
         continue;
       trainable.push_back(&t);
-      auto type =
-          t.sparseK > 0
-              ? RankedTensorType::get({t.sparseK}, b.getF32Type())
-              : RankedTensorType::get(t.shape, b.getF32Type());
+      auto type = t.sparseK > 0
+                      ? RankedTensorType::get({t.sparseK}, b.getF32Type())
+                      : RankedTensorType::get(t.shape, b.getF32Type());
       auto name = b.getStringAttr(t.name);
       SmallVector<NamedAttribute> paramAttrs = {
           b.getNamedAttr("ftl.param", name),
@@ -269,8 +267,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         argTypes.push_back(type);
         argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
             "ftl.opt_state",
-            b.getStringAttr(t.name + (k == 0 ? (adamw ? ".m" : ".momentum")
-                                             : ".v")))}));
+            b.getStringAttr(t.name +
+                            (k == 0 ? (adamw ? ".m" : ".momentum") : ".v")))}));
       }
       for (unsigned k = 0; k < 1 + statesPerTensor; ++k)
         resultTypes.push_back(type);
@@ -285,13 +283,13 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     if (plan.scalesLr())
       for (const PlannedTensor *t : trainable) {
         argTypes.push_back(scalar);
-        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
-            "ftl.lr_scale", b.getStringAttr(t->name))}));
+        argAttrs.push_back(b.getDictionaryAttr(
+            {b.getNamedAttr("ftl.lr_scale", b.getStringAttr(t->name))}));
       }
     b.setInsertionPointToEnd(module.getBody());
-    auto fn = b.create<func::FuncOp>(
-        loc, "train" + std::to_string(index) + "_update",
-        b.getFunctionType(argTypes, resultTypes));
+    auto fn =
+        b.create<func::FuncOp>(loc, "train" + std::to_string(index) + "_update",
+                               b.getFunctionType(argTypes, resultTypes));
     fn.setAllArgAttrs(argAttrs);
     fn->setAttr("ftl.update", b.getStringAttr(kind));
     fn.setPrivate();
@@ -306,8 +304,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     for (unsigned t = 0; t < trainable.size(); ++t) {
       unsigned i = t * stride;
       Value p = entry->getArgument(i);
-      Value g = b.create<ftlt::ScaleByOp>(loc, entry->getArgument(i + 1),
-                                          gradScale);
+      Value g =
+          b.create<ftlt::ScaleByOp>(loc, entry->getArgument(i + 1), gradScale);
       Value lrScale =
           plan.scalesLr() ? entry->getArgument(firstScale + t) : Value();
       if (adamw) {
@@ -334,7 +332,7 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
   static SmallVector<StringRef> batchArgsOf(const ::ftl::PlannedTerm &term) {
     if (term.isRegulariser())
       return {"scale"};
-    SmallVector<StringRef> args = {"ids",      "targets",  "weights",
+    SmallVector<StringRef> args = {"ids",       "targets",  "weights",
                                    "positions", "segments", "scale"};
     if (term.isPreference())
       args.push_back("ref_logp");
@@ -375,9 +373,9 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
                            : w == "scale"    ? (Type)scalar
                            : w == "ref_logp" ? (Type)f32({planned.rows})
                                              : (Type)i32(n));
-        argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
-            "ftl.batch",
-            b.getStringAttr(std::to_string(term) + "." + w.str()))}));
+        argAttrs.push_back(b.getDictionaryAttr(
+            {b.getNamedAttr("ftl.batch", b.getStringAttr(std::to_string(term) +
+                                                         "." + w.str()))}));
       }
     }
     // Regularisers towards the initial values read them as arguments.
@@ -386,8 +384,10 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       if (term.isRegulariser() && term.toInit)
         for (const std::string &name : term.tensors)
           if (!initArg.count(name)) {
-            const PlannedTensor &t = *llvm::find_if(
-                plan.tensors, [&](const PlannedTensor &p) { return p.name == name; });
+            const PlannedTensor &t =
+                *llvm::find_if(plan.tensors, [&](const PlannedTensor &p) {
+                  return p.name == name;
+                });
             initArg[name] = argTypes.size();
             argTypes.push_back(f32(t.shape));
             argAttrs.push_back(b.getDictionaryAttr(
@@ -497,10 +497,11 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         continue;
       prefTerms.push_back({term, argTypes.size()});
       int64_t n = planned.rows * plan.seq;
-      for (StringRef w : {"ids", "targets", "weights", "positions", "segments"}) {
-        argTypes.push_back(w == "weights"
-                               ? (Type)f32({n})
-                               : (Type)RankedTensorType::get({n}, b.getI32Type()));
+      for (StringRef w :
+           {"ids", "targets", "weights", "positions", "segments"}) {
+        argTypes.push_back(
+            w == "weights" ? (Type)f32({n})
+                           : (Type)RankedTensorType::get({n}, b.getI32Type()));
         argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
             "ftl.batch", b.getStringAttr(std::to_string(term) + "." + w))}));
       }
@@ -526,17 +527,18 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       auto arg = [&](unsigned k) { return entry->getArgument(first + k); };
       Location termLoc = const_cast<fd::LossOp &>(planned.loss).getLoc();
       results.push_back(sequenceLogProb(b, termLoc, plan, forward, planned.rows,
-                                        arg(0), arg(1), arg(2), arg(3), arg(4)));
+                                        arg(0), arg(1), arg(2), arg(3),
+                                        arg(4)));
     }
     b.create<func::ReturnOp>(loc, results);
     return fn;
   }
 
   /// log p of each row: -sum over its tokens of weight * NLL.
-  static Value sequenceLogProb(OpBuilder &b, Location loc, const TrainPlan &plan,
-                               ForwardBuilder &forward, int64_t rows, Value ids,
-                               Value targets, Value weights, Value positions,
-                               Value segments) {
+  static Value sequenceLogProb(OpBuilder &b, Location loc,
+                               const TrainPlan &plan, ForwardBuilder &forward,
+                               int64_t rows, Value ids, Value targets,
+                               Value weights, Value positions, Value segments) {
     int64_t n = rows * plan.seq, vocab = plan.model.info.vocab;
     auto f32 = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, b.getF32Type());
@@ -554,8 +556,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
                                    b.getF64FloatAttr(-1));
   }
 
-  /// The sum of squares of a regulariser's tensors (or of their distance to
-  /// their initial values).
+  /// The sum of squares (l2) or of absolute values (l1) of a regulariser's
+  /// tensors (or of their distance to their initial values).
   Value buildRegulariser(OpBuilder &b, Location loc,
                          const ::ftl::PlannedTerm &term,
                          const llvm::StringMap<Value> &params,
@@ -568,8 +570,10 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       if (term.toInit)
         p = b.create<ftlt::SubOp>(loc, p,
                                   entry->getArgument(initArg.lookup(name)));
-      Value sq = b.create<ftlt::MulOp>(loc, p, p);
-      Value s = b.create<ftlt::SumOp>(loc, scalar, sq);
+      Value penalty = term.kind == "l1"
+                          ? (Value)b.create<ftlt::AbsOp>(loc, p)
+                          : (Value)b.create<ftlt::MulOp>(loc, p, p);
+      Value s = b.create<ftlt::SumOp>(loc, scalar, penalty);
       total = total ? (Value)b.create<ftlt::AddOp>(loc, total, s) : s;
     }
     return total;

@@ -169,7 +169,7 @@ FailureOr<ModelShape>(::ftl::modelShapeOf)(Value model) {
 /// Adds the terms of `objective` with their weights.
 bool(::ftl::isLowerableLoss)(StringRef kind) {
   return kind == "sft" || kind == "lm" || kind == "unlikelihood" ||
-         kind == "dpo" || kind == "l2";
+         kind == "dpo" || kind == "l2" || kind == "l1";
 }
 
 static LogicalResult collectTerms(Value objective, double weight, int group,
@@ -404,9 +404,9 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
     if (!::ftl::isLowerableLoss(term.kind))
       return term.loss.emitError("not implemented yet: loss '")
              << term.kind << "' in a step function";
-    term.rows = term.kind == "l2"    ? 0
-                : term.kind == "dpo" ? 2 * plan.batch
-                                     : plan.batch;
+    term.rows = term.isRegulariserKind() ? 0
+                : term.kind == "dpo"     ? 2 * plan.batch
+                                         : plan.batch;
   }
 
   // Adapters, freezes and excepts that precede this train in its block (or
@@ -553,9 +553,18 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
                                  "the trained one, '")
              << plan.model.name << "'";
     std::string prefix = adapter ? (adapter.getName() + ".").str() : "";
+    // Sparse and half adapters train base entries: the tensors they own.
+    bool ownsBase = adapter && (adapter.getKind() == "sparse" ||
+                                adapter.getKind() == "half");
+    auto owned = [&](StringRef name) {
+      return llvm::any_of(adapter.getTensors(), [&](Attribute a) {
+        return cast<StringAttr>(a).getValue() == name;
+      });
+    };
     for (const PlannedTensor &t : plan.tensors)
-      if (t.trainable &&
-          (adapter ? StringRef(t.name).starts_with(prefix) : !t.isAdapter))
+      if (t.trainable && (!adapter   ? !t.isAdapter
+                          : ownsBase ? !t.isAdapter && owned(t.name)
+                                     : StringRef(t.name).starts_with(prefix)))
         term.tensors.push_back(t.name);
     if (term.tensors.empty())
       return term.loss.emitError("the regulariser has nothing to penalise: "

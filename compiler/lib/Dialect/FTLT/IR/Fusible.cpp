@@ -84,6 +84,8 @@ ELEMENTWISE_ACCESS(SubOp, 2, 1)
 ELEMENTWISE_ACCESS(MulOp, 2, 1)
 ELEMENTWISE_ACCESS(ScaleOp, 1, 1)
 ELEMENTWISE_ACCESS(SiluOp, 1, 1)
+ELEMENTWISE_ACCESS(AbsOp, 1, 1)
+ELEMENTWISE_ACCESS(AbsGradOp, 2, 1)
 ELEMENTWISE_ACCESS(GeluOp, 1, 1)
 ELEMENTWISE_ACCESS(SiluGradOp, 2, 1)
 ELEMENTWISE_ACCESS(GeluGradOp, 2, 1)
@@ -133,6 +135,23 @@ LogicalResult ScaleByOp::emitScalarBody(OpBuilder &b, Location loc,
   return success();
 }
 
+LogicalResult AbsOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.abs(in[0]));
+  return success();
+}
+
+LogicalResult AbsGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                        ArrayRef<Value> in,
+                                        SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value dy = in[0], x = in[1], zero = s.c(0.0);
+  out.push_back(s.select(s.greater(x, zero), dy,
+                         s.select(s.greater(zero, x), s.neg(dy), zero)));
+  return success();
+}
+
 LogicalResult SiluOp::emitScalarBody(OpBuilder &b, Location loc,
                                      ArrayRef<Value> in,
                                      SmallVectorImpl<Value> &out) {
@@ -172,10 +191,11 @@ LogicalResult GeluGradOp::emitScalarBody(OpBuilder &b, Location loc,
   Value x2 = s.mul(x, x);
   Value inner = s.mul(s.c(kGeluC), s.add(x, s.mul(s.c(kGeluA), s.mul(x2, x))));
   Value t = s.tanh(inner);
-  Value dinner = s.mul(s.c(kGeluC), s.add(s.c(1.0), s.mul(s.c(3 * kGeluA), x2)));
-  Value d = s.add(s.mul(s.c(0.5), s.add(s.c(1.0), t)),
-                  s.mul(s.mul(s.mul(s.c(0.5), x), s.sub(s.c(1.0), s.mul(t, t))),
-                        dinner));
+  Value dinner =
+      s.mul(s.c(kGeluC), s.add(s.c(1.0), s.mul(s.c(3 * kGeluA), x2)));
+  Value d = s.add(
+      s.mul(s.c(0.5), s.add(s.c(1.0), t)),
+      s.mul(s.mul(s.mul(s.c(0.5), x), s.sub(s.c(1.0), s.mul(t, t))), dinner));
   out.push_back(s.mul(dy, d));
   return success();
 }
@@ -202,7 +222,9 @@ LogicalResult ColumnSumOp::emitScalarBody(OpBuilder &b, Location loc,
 // Norms: row reductions
 //===----------------------------------------------------------------------===//
 
-static double colsOf(Value v) { return double(rowsAndCols(v.getType()).second); }
+static double colsOf(Value v) {
+  return double(rowsAndCols(v.getType()).second);
+}
 
 SmallVector<Access> RmsNormOp::getOperandAccess() {
   return {Access::Elem, Access::Col};
@@ -290,8 +312,8 @@ LogicalResult LayerNormGradOp::emitScalarBody(OpBuilder &b, Location loc,
 //===----------------------------------------------------------------------===//
 
 SmallVector<Access> AdamWOp::getOperandAccess() {
-  SmallVector<Access> access = {Access::Elem,   Access::Elem,   Access::Elem,
-                                Access::Elem,   Access::Scalar, Access::Scalar,
+  SmallVector<Access> access = {Access::Elem,  Access::Elem,   Access::Elem,
+                                Access::Elem,  Access::Scalar, Access::Scalar,
                                 Access::Scalar};
   if (getLrScale())
     access.push_back(Access::Scalar);
@@ -311,12 +333,11 @@ LogicalResult AdamWOp::emitScalarBody(OpBuilder &b, Location loc,
     lr = s.mul(lr, scale);
   double b1 = getBeta1().convertToDouble(), b2 = getBeta2().convertToDouble();
   // Decoupled weight decay first, as torch.optim.AdamW does.
-  Value decayed =
-      s.sub(p, s.mul(s.mul(lr, s.c(getWd().convertToDouble())), p));
+  Value decayed = s.sub(p, s.mul(s.mul(lr, s.c(getWd().convertToDouble())), p));
   Value m2 = s.add(s.mul(s.c(b1), m), s.mul(s.c(1.0 - b1), g));
   Value v2 = s.add(s.mul(s.c(b2), v), s.mul(s.c(1.0 - b2), s.mul(g, g)));
-  Value denom = s.add(s.div(s.sqrt(v2), s.sqrt(bc2)),
-                      s.c(getEps().convertToDouble()));
+  Value denom =
+      s.add(s.div(s.sqrt(v2), s.sqrt(bc2)), s.c(getEps().convertToDouble()));
   Value stepSize = s.div(lr, bc1);
   Value p2 = s.sub(decayed, s.mul(stepSize, s.div(m2, denom)));
   if (scale) {
@@ -389,9 +410,10 @@ LogicalResult PreferenceLossOp::emitScalarBody(OpBuilder &b, Location loc,
   return success();
 }
 
-LogicalResult PreferenceLossGradOp::emitScalarBody(
-    OpBuilder &b, Location loc, ArrayRef<Value> in,
-    SmallVectorImpl<Value> &out) {
+LogicalResult
+PreferenceLossGradOp::emitScalarBody(OpBuilder &b, Location loc,
+                                     ArrayRef<Value> in,
+                                     SmallVectorImpl<Value> &out) {
   Scalar s{b, loc};
   double beta = getBeta().convertToDouble();
   double ls = getLabelSmoothing().convertToDouble();
@@ -402,8 +424,7 @@ LogicalResult PreferenceLossGradOp::emitScalarBody(
   if (kind == "ipo") {
     d = s.mul(s.c(2.0), s.sub(h, s.c(1.0 / (2.0 * beta))));
   } else if (kind == "hinge") {
-    d = s.select(s.greater(s.sub(s.c(1.0), u), s.c(0.0)), s.c(-beta),
-                 s.c(0.0));
+    d = s.select(s.greater(s.sub(s.c(1.0), u), s.c(0.0)), s.c(-beta), s.c(0.0));
   } else {
     // d/du [-(1-ls) log sig(u) - ls log sig(-u)] = -(1-ls) sig(-u) + ls sig(u)
     d = s.mul(s.c(-(1.0 - ls)), s.sigmoid(s.neg(u)));
@@ -434,9 +455,9 @@ LogicalResult UnlikelihoodGradOp::emitScalarBody(OpBuilder &b, Location loc,
   Value p = s.exp(s.neg(in[1]));
   Value q = s.sub(s.c(1.0), p);
   // d/dx -log(1 - exp(-x)) = -p / (1 - p); zero where the floor applies.
-  Value d = s.select(s.greater(q, s.c(kUnlikelihoodFloor)),
-                     s.neg(s.div(p, s.max(q, s.c(kUnlikelihoodFloor)))),
-                     s.c(0.0));
+  Value d =
+      s.select(s.greater(q, s.c(kUnlikelihoodFloor)),
+               s.neg(s.div(p, s.max(q, s.c(kUnlikelihoodFloor)))), s.c(0.0));
   out.push_back(s.mul(dy, d));
   return success();
 }

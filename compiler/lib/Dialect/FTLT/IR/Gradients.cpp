@@ -44,8 +44,7 @@ LogicalResult LinearOp::buildGradients(OpBuilder &b,
     grads[1] = b.create<LinearGradWeightOp>(getLoc(), getWeight().getType(), dy,
                                             getX(), Value());
   if (getBias() && needed[2])
-    grads[2] =
-        b.create<ColumnSumOp>(getLoc(), getBias().getType(), dy);
+    grads[2] = b.create<ColumnSumOp>(getLoc(), getBias().getType(), dy);
   return success();
 }
 
@@ -56,9 +55,9 @@ LogicalResult RmsNormOp::buildGradients(OpBuilder &b,
   grads.assign(2, Value());
   if (!resultGrads[0])
     return success();
-  auto op = b.create<RmsNormGradOp>(getLoc(), getX().getType(),
-                                    getWeight().getType(), resultGrads[0],
-                                    getX(), getWeight(), getEps());
+  auto op =
+      b.create<RmsNormGradOp>(getLoc(), getX().getType(), getWeight().getType(),
+                              resultGrads[0], getX(), getWeight(), getEps());
   grads[0] = op.getDx();
   grads[1] = op.getDweight();
   return success();
@@ -125,8 +124,8 @@ LogicalResult SubOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
     return success();
   grads[0] = dy;
   if (needed[1])
-    grads[1] = b.create<ScaleOp>(getLoc(), dy.getType(), dy,
-                                 b.getF64FloatAttr(-1.0));
+    grads[1] =
+        b.create<ScaleOp>(getLoc(), dy.getType(), dy, b.getF64FloatAttr(-1.0));
   return success();
 }
 
@@ -144,8 +143,7 @@ LogicalResult MulOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
-LogicalResult ScaleOp::buildGradients(OpBuilder &b,
-                                      ArrayRef<Value> resultGrads,
+LogicalResult ScaleOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       ArrayRef<bool> needed,
                                       SmallVectorImpl<Value> &grads) {
   grads.assign(1, Value());
@@ -169,6 +167,16 @@ LogicalResult ScaleByOp::buildGradients(OpBuilder &b,
     Value product = b.create<MulOp>(getLoc(), dy.getType(), dy, getX());
     grads[1] = b.create<SumOp>(getLoc(), getFactor().getType(), product);
   }
+  return success();
+}
+
+LogicalResult AbsOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(1, Value());
+  if (resultGrads[0])
+    grads[0] =
+        b.create<AbsGradOp>(getLoc(), getX().getType(), resultGrads[0], getX());
   return success();
 }
 
@@ -197,8 +205,8 @@ LogicalResult SumOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &grads) {
   grads.assign(1, Value());
   if (resultGrads[0])
-    grads[0] = b.create<BroadcastOp>(getLoc(), getX().getType(),
-                                     resultGrads[0]);
+    grads[0] =
+        b.create<BroadcastOp>(getLoc(), getX().getType(), resultGrads[0]);
   return success();
 }
 
@@ -214,9 +222,10 @@ LogicalResult CrossEntropyOp::buildGradients(OpBuilder &b,
   return success();
 }
 
-LogicalResult LinearCrossEntropyOp::buildGradients(
-    OpBuilder &b, ArrayRef<Value> resultGrads, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &grads) {
+LogicalResult
+LinearCrossEntropyOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
   grads.assign(4, Value());
   if (!resultGrads[0])
     return success();
@@ -259,8 +268,8 @@ LogicalResult LinearTokenNllOp::buildGradients(OpBuilder &b,
     return success();
   auto op = b.create<LinearCrossEntropyGradOp>(
       getLoc(), getHidden().getType(), getWeight().getType(),
-      scalarConstant(b, getLoc(), 1.0f), getHidden(), getWeight(),
-      getTargets(), resultGrads[0], getLse(), getChunk(), Value());
+      scalarConstant(b, getLoc(), 1.0f), getHidden(), getWeight(), getTargets(),
+      resultGrads[0], getLse(), getChunk(), Value());
   grads[0] = op.getDhidden();
   grads[1] = op.getDweight();
   return success();
@@ -272,8 +281,8 @@ LogicalResult SeqSumOp::buildGradients(OpBuilder &b,
                                        SmallVectorImpl<Value> &grads) {
   grads.assign(1, Value());
   if (resultGrads[0])
-    grads[0] = b.create<SeqExpandOp>(getLoc(), getX().getType(),
-                                     resultGrads[0], getSeq());
+    grads[0] = b.create<SeqExpandOp>(getLoc(), getX().getType(), resultGrads[0],
+                                     getSeq());
   return success();
 }
 
@@ -283,8 +292,8 @@ LogicalResult PairDiffOp::buildGradients(OpBuilder &b,
                                          SmallVectorImpl<Value> &grads) {
   grads.assign(1, Value());
   if (resultGrads[0])
-    grads[0] = b.create<PairSpreadOp>(getLoc(), getX().getType(),
-                                      resultGrads[0]);
+    grads[0] =
+        b.create<PairSpreadOp>(getLoc(), getX().getType(), resultGrads[0]);
   return success();
 }
 

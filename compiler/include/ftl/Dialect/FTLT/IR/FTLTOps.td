@@ -201,6 +201,14 @@ def FTLT_SiluOp : FTLT_DiffFusible<"silu", [SameOperandsAndResultType]> {
   let assemblyFormat = "$x attr-dict `:` type($result)";
 }
 
+def FTLT_AbsOp : FTLT_DiffFusible<"abs", [SameOperandsAndResultType]> {
+  let summary = "|x| (L1 regularisers)";
+  let description = "```mlir\n%y = ftlt.abs %x : tensor<8x4xf32>\n```";
+  let arguments = (ins FTLT_F32:$x);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x attr-dict `:` type($result)";
+}
+
 def FTLT_GeluOp : FTLT_DiffFusible<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU, tanh approximation (gelu_new)";
   let description = "```mlir\n%y = ftlt.gelu %x : tensor<8x4xf32>\n```";
@@ -540,6 +548,14 @@ def FTLT_AttentionGradOp : FTLT_Pure<"attention_grad"> {
     type($dout) `,` type($q) `,` type($k) `,` type($v) `,` type($out) `,`
     type($lse) `,` type($segments) `->` type($dq) `,` type($dk) `,` type($dv)
   }];
+}
+
+def FTLT_AbsGradOp : FTLT_Fusible<"abs_grad", [SameOperandsAndResultType]> {
+  let summary = "dy * sign(x), with sign(0) = 0 (the subgradient 0 at a kink)";
+  let description = "```mlir\n%dx = ftlt.abs_grad %dy, %x : tensor<8x4xf32>\n```";
+  let arguments = (ins FTLT_F32:$dy, FTLT_F32:$x);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$dy `,` $x attr-dict `:` type($result)";
 }
 
 def FTLT_SiluGradOp : FTLT_Fusible<"silu_grad", [SameOperandsAndResultType]> {
