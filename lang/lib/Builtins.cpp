@@ -184,6 +184,9 @@ static const P loraParams[] = {
     {"dora", "bool", "false", "weight-decomposed LoRA (DoRA)"},
     {"corda_data", "data", "none", "data whose activations CorDA uses"},
     {"corda_samples", "int", "256", "examples CorDA reads"},
+    {"corda_mode", "enum(ipm|kpm)", "ipm",
+     "CorDA components: the largest (instruction-previewed) or the smallest "
+     "(knowledge-preserved)"},
 };
 static const P sparseParams[] = {
     {"density", "fraction", "",

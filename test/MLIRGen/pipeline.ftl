@@ -28,7 +28,7 @@ save a to "out/a"
 // CHECK-NEXT:    %[[AND:.*]] = ftl.record.arith "and" %[[M]], %[[C]] : i1, i1 -> i1
 // CHECK-NEXT:    ftl.yield %[[AND]] : i1
 // CHECK:       %[[SPLIT:.*]] = ftl.data.op "split"(%[[FILTERED]]) attributes {eval = 1.000000e-01 : f64, operand_names = ["input"]}
-// CHECK:       %[[A_:.*]] = ftl.adapter "lora" "a" on %[[BASE]]() {config = {alpha = 8.000000e+00 : f64, corda_samples = 256 : i64, dora = false, dropout = 0.000000e+00 : f64, init = "default", rank = 4 : i64, rslora = false}, operand_names = [], selectors = ["base.layers[-1].attn.{q, v}"], tensors = ["layers.1.attn.q.weight", "layers.1.attn.v.weight"]}
+// CHECK:       %[[A_:.*]] = ftl.adapter "lora" "a" on %[[BASE]]() {config = {alpha = 8.000000e+00 : f64, corda_mode = "ipm", corda_samples = 256 : i64, dora = false, dropout = 0.000000e+00 : f64, init = "default", rank = 4 : i64, rslora = false}, operand_names = [], selectors = ["base.layers[-1].attn.{q, v}"], tensors = ["layers.1.attn.q.weight", "layers.1.attn.v.weight"]}
 // CHECK:       %[[TRAIN:.*]] = ftl.data.part %[[SPLIT]] "train" : !ftl.data
 // CHECK:       %[[SFT:.*]] = ftl.loss "sft"(%[[TRAIN]]) {norm = "tokens", on = "response", operand_names = ["d"]}
 // CHECK:       %[[W:.*]] = arith.constant 5.000000e-01 : f64

@@ -36,6 +36,13 @@ llvm::Error setUpSparseAdapter(mlir::Operation *adapterOp, ModelState &model,
                                const Rng &runRng,
                                const ModelState *lotteryFrom = nullptr);
 
+/// CorDA: the input covariance X^T X of each of `targets` (canonical weight
+/// names) over the first corda_samples examples of the adapter's
+/// corda_data, run through `model` as it is.
+llvm::Expected<std::map<std::string, std::vector<double>>>
+cordaCovariances(Interpreter &interp, mlir::Operation *adapterOp,
+                 ModelState &model, llvm::ArrayRef<std::string> targets);
+
 /// PiSSA initialisation of the LoRA factors `a` [rank, in] and `b`
 /// [out, rank] on weight `w`, which becomes the residual.
 void initPissa(Tensor &w, Tensor &a, Tensor &b, double scale);

@@ -381,6 +381,19 @@ std::vector<bool>(::ftl::rt::pickHalf)(llvm::ArrayRef<HalfModule> modules,
 // PiSSA
 //===----------------------------------------------------------------------===//
 
+/// w -= scale * B A, from the rounded A and B, summed in double and rounded
+/// once: the residual that PiSSA and CorDA leave as the base weight.
+static void subtractLowRank(float *w, int64_t out, int64_t in, int64_t rank,
+                            double scale, const float *a, const float *b) {
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j) {
+      double ba = 0;
+      for (int64_t r = 0; r < rank; ++r)
+        ba += double(b[i * rank + r]) * double(a[r * in + j]);
+      w[i * in + j] = float(double(w[i * in + j]) - scale * ba);
+    }
+}
+
 void(::ftl::rt::pissaInit)(float *w, int64_t out, int64_t in, int64_t rank,
                            double scale, float *a, float *b) {
   TruncatedSvd svd = truncatedSvd(w, out, in, rank);
@@ -391,13 +404,79 @@ void(::ftl::rt::pissaInit)(float *w, int64_t out, int64_t in, int64_t rank,
     for (int64_t i = 0; i < out; ++i)
       b[i * rank + r] = float(svd.u[i * rank + r] * root);
   }
+  subtractLowRank(w, out, in, rank, scale, a, b);
+}
+
+/// Solves C x = b in place for the symmetric positive definite C [n, n],
+/// given its Cholesky factor L (lower, row-major).
+static void choleskySolve(const std::vector<double> &L, int64_t n,
+                          std::vector<double> &x) {
+  for (int64_t i = 0; i < n; ++i) { // L y = b
+    double s = x[i];
+    for (int64_t k = 0; k < i; ++k)
+      s -= L[i * n + k] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  for (int64_t i = n; i-- > 0;) { // L^T x = y
+    double s = x[i];
+    for (int64_t k = i + 1; k < n; ++k)
+      s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+}
+
+void(::ftl::rt::cordaInit)(float *w, int64_t out, int64_t in, int64_t rank,
+                           double scale, const double *cov, bool kpm, float *a,
+                           float *b) {
+  // The damped covariance and its Cholesky factor.
+  double meanDiag = 0;
+  for (int64_t i = 0; i < in; ++i)
+    meanDiag += cov[i * in + i];
+  meanDiag /= double(in);
+  double damping = 1e-6 * (meanDiag > 0 ? meanDiag : 1.0);
+  std::vector<double> C(cov, cov + in * in);
+  for (int64_t i = 0; i < in; ++i)
+    C[i * in + i] += damping;
+  std::vector<double> L(size_t(in * in), 0.0);
+  for (int64_t j = 0; j < in; ++j) {
+    double d = C[j * in + j];
+    for (int64_t k = 0; k < j; ++k)
+      d -= L[j * in + k] * L[j * in + k];
+    L[j * in + j] = std::sqrt(std::max(d, 1e-300));
+    for (int64_t i = j + 1; i < in; ++i) {
+      double s = C[i * in + j];
+      for (int64_t k = 0; k < j; ++k)
+        s -= L[i * in + k] * L[j * in + k];
+      L[i * in + j] = s / L[j * in + j];
+    }
+  }
+  // W C, then all of its singular triplets.
+  std::vector<float> wc(size_t(out * in));
   for (int64_t i = 0; i < out; ++i)
     for (int64_t j = 0; j < in; ++j) {
-      double ba = 0;
-      for (int64_t r = 0; r < rank; ++r)
-        ba += double(b[i * rank + r]) * double(a[r * in + j]);
-      w[i * in + j] = float(double(w[i * in + j]) - scale * ba);
+      double s = 0;
+      for (int64_t k = 0; k < in; ++k)
+        s += double(w[i * in + k]) * C[k * in + j];
+      wc[i * in + j] = float(s);
     }
+  int64_t full = std::min(out, in);
+  TruncatedSvd svd = truncatedSvd(wc.data(), out, in, full);
+  // Components [first, first + rank): the largest (IPM) or smallest (KPM).
+  int64_t first = kpm ? full - rank : 0;
+  std::vector<double> row(static_cast<size_t>(in));
+  for (int64_t r = 0; r < rank; ++r) {
+    int64_t c = first + r;
+    double root = std::sqrt(svd.s[c] / scale);
+    // (V^T C^-1) row c = (C^-1 v_c)^T, C symmetric.
+    for (int64_t j = 0; j < in; ++j)
+      row[j] = svd.vt[c * in + j];
+    choleskySolve(L, in, row);
+    for (int64_t j = 0; j < in; ++j)
+      a[r * in + j] = float(root * row[j]);
+    for (int64_t i = 0; i < out; ++i)
+      b[i * rank + r] = float(svd.u[i * full + c] * root);
+  }
+  subtractLowRank(w, out, in, rank, scale, a, b);
 }
 
 //===----------------------------------------------------------------------===//

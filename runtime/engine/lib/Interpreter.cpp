@@ -17,6 +17,7 @@
 #include "ftl/Adapters/Peft.h"
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
+#include "ftl/Engine/Adapters.h"
 #include "ftl/Engine/JitKernels.h"
 
 #include "ftl/Kernels/ThreadPool.h"
@@ -610,9 +611,26 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
   llvm::StringRef init = config.getAs<StringAttr>("init")
                              ? config.getAs<StringAttr>("init").getValue()
                              : "default";
-  if (init != "default" && init != "gaussian" && init != "pissa")
+  if (init != "default" && init != "gaussian" && init != "pissa" &&
+      init != "corda")
     return error(op, "not implemented yet: lora init '" + init + "'");
   bool gaussian = init == "gaussian";
+  // CorDA reads the activations of the model as it is, before any of its
+  // weights become residuals.
+  std::map<std::string, std::vector<double>> covariances;
+  bool kpm = false;
+  if (init == "corda") {
+    std::vector<std::string> weights;
+    for (Attribute t : adapter.getTensors())
+      if (cast<StringAttr>(t).getValue().ends_with(".weight"))
+        weights.push_back(cast<StringAttr>(t).getValue().str());
+    auto cov = cordaCovariances(*this, op, **m, weights);
+    if (!cov)
+      return error(op, llvm::toString(cov.takeError()));
+    covariances = std::move(*cov);
+    if (auto mode = config.getAs<StringAttr>("corda_mode"))
+      kpm = mode.getValue() == "kpm";
+  }
   for (Attribute t : adapter.getTensors()) {
     llvm::StringRef target = cast<StringAttr>(t).getValue();
     if (!target.ends_with(".weight"))
@@ -635,6 +653,12 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     Tensor b = Tensor::zeros(DType::F32, {out, state->rank});
     if (init == "pissa") // A, B from W's top singular triplets; W the rest
       initPissa(*w, a, b, state->scaleOf(target.str()));
+    if (init == "corda") { // the same from W C, C the input covariance
+      *w = w->clone();
+      cordaInit(w->dataAs<float>(), out, in, state->rank,
+                state->scaleOf(target.str()), covariances[target.str()].data(),
+                kpm, a.dataAs<float>(), b.dataAs<float>());
+    }
     (*m)->adapterTensors[aName] = std::move(a);
     (*m)->adapterTensors[state->name + "." + module + ".lora_B"] = std::move(b);
   }

@@ -87,14 +87,15 @@ std::vector<float> matrixWithSpectrum(int64_t rows, int64_t cols,
 
 /// The reference: eigenvalues and vectors of G = W^T W by cyclic two-sided
 /// Jacobi rotations (a different algorithm from the one under test). Gives
-/// sigma (descending) and the rank-r approximation W V_r V_r^T.
+/// sigma (descending) and the rank-r approximation W V_r V_r^T (with
+/// `smallest`, of the r smallest components instead).
 struct Reference {
   std::vector<double> sigma;
   std::vector<double> approx; // [rows, cols]
 };
 
 Reference reference(const std::vector<float> &w, int64_t rows, int64_t cols,
-                    int64_t rank) {
+                    int64_t rank, bool smallest = false) {
   int64_t n = cols;
   std::vector<double> g(static_cast<size_t>(n * n), 0.0), v(size_t(n * n), 0.0);
   for (int64_t a = 0; a < n; ++a)
@@ -149,7 +150,7 @@ Reference reference(const std::vector<float> &w, int64_t rows, int64_t cols,
   // W V_r V_r^T.
   ref.approx.assign(size_t(rows * cols), 0.0);
   for (int64_t r = 0; r < rank; ++r) {
-    int64_t c = order[r];
+    int64_t c = order[smallest ? n - rank + r : r];
     for (int64_t i = 0; i < rows; ++i) {
       double wv = 0;
       for (int64_t j = 0; j < cols; ++j)
@@ -444,6 +445,119 @@ TEST(Pissa, FactorsAreThePrincipalPartAndTheResidualKeepsW) {
   // original's fifth.
   TruncatedSvd residual = truncatedSvd(w.data(), out, in, 1);
   EXPECT_NEAR(residual.s[0], ref.sigma[rank], 1e-5);
+}
+
+/// The inverse of the symmetric positive definite `c` [n, n] by Gauss-Jordan
+/// elimination with partial pivoting (not the Cholesky solve under test).
+std::vector<double> inverse(std::vector<double> c, int64_t n) {
+  std::vector<double> inv(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    inv[i * n + i] = 1;
+  for (int64_t col = 0; col < n; ++col) {
+    int64_t pivot = col;
+    for (int64_t r = col + 1; r < n; ++r)
+      if (std::abs(c[r * n + col]) > std::abs(c[pivot * n + col]))
+        pivot = r;
+    for (int64_t k = 0; k < n; ++k) {
+      std::swap(c[col * n + k], c[pivot * n + k]);
+      std::swap(inv[col * n + k], inv[pivot * n + k]);
+    }
+    double d = c[col * n + col];
+    for (int64_t k = 0; k < n; ++k)
+      c[col * n + k] /= d, inv[col * n + k] /= d;
+    for (int64_t r = 0; r < n; ++r)
+      if (r != col) {
+        double f = c[r * n + col];
+        for (int64_t k = 0; k < n; ++k)
+          c[r * n + k] -= f * c[col * n + k],
+              inv[r * n + k] -= f * inv[col * n + k];
+      }
+  }
+  return inv;
+}
+
+/// METHODS.md's CorDA test: W - BA + BA == W; the adapter is the part of W
+/// along the largest (IPM) or smallest (KPM) singular directions of W C,
+/// (W C) V V^T C^-1, against a Jacobi reference and a Gauss-Jordan inverse.
+void expectCorda(bool kpm) {
+  const int64_t out = 12, in = 10, rank = 3, samples = 40;
+  const double scale = 2.0;
+  std::vector<float> w = randomMatrix(out, in, 31), original = w;
+  // Inputs with unequal variances, so that C is far from the identity.
+  std::vector<float> x = randomMatrix(samples, in, 32);
+  for (int64_t t = 0; t < samples; ++t)
+    for (int64_t j = 0; j < in; ++j)
+      x[t * in + j] *= float(0.2 + 0.3 * j);
+  std::vector<double> cov(size_t(in * in), 0.0);
+  for (int64_t t = 0; t < samples; ++t)
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t j = 0; j < in; ++j)
+        cov[i * in + j] += double(x[t * in + i]) * x[t * in + j];
+  std::vector<float> a(size_t(rank * in)), b(size_t(out * rank));
+  cordaInit(w.data(), out, in, rank, scale, cov.data(), kpm, a.data(),
+            b.data());
+
+  // The damped covariance the documentation specifies, W C and the part.
+  double mean = 0;
+  for (int64_t i = 0; i < in; ++i)
+    mean += cov[i * in + i] / double(in);
+  std::vector<double> c = cov;
+  for (int64_t i = 0; i < in; ++i)
+    c[i * in + i] += 1e-6 * mean;
+  std::vector<float> wc(size_t(out * in));
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j) {
+      double sum = 0;
+      for (int64_t k = 0; k < in; ++k)
+        sum += double(original[i * in + k]) * c[k * in + j];
+      wc[i * in + j] = float(sum);
+    }
+  Reference ref = reference(wc, out, in, rank, kpm);
+  std::vector<double> cinv = inverse(c, in);
+  double worst = 0, restored = 0, largest = 0;
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j) {
+      double part = 0, ba = 0;
+      for (int64_t k = 0; k < in; ++k)
+        part += ref.approx[i * in + k] * cinv[k * in + j];
+      for (int64_t r = 0; r < rank; ++r)
+        ba += double(b[i * rank + r]) * a[r * in + j];
+      worst = std::max(worst, std::abs(scale * ba - part));
+      largest = std::max(largest, std::abs(part));
+      restored =
+          std::max(restored, std::abs(double(w[i * in + j]) + scale * ba -
+                                      original[i * in + j]));
+    }
+  EXPECT_LT(worst, 1e-4 * std::max(largest, 1.0)) << (kpm ? "kpm" : "ipm");
+  EXPECT_LT(restored, 1e-5);
+  EXPECT_GT(largest, 1e-3) << "the adapter part is empty";
+}
+
+TEST(Corda, InstructionPreviewedTakesTheLargestDirectionsOfWC) {
+  expectCorda(false);
+}
+
+TEST(Corda, KnowledgePreservedTakesTheSmallestDirectionsOfWC) {
+  expectCorda(true);
+}
+
+TEST(Corda, IdentityCovarianceIsPissa) {
+  const int64_t out = 16, in = 12, rank = 4;
+  std::vector<float> w1 = randomMatrix(out, in, 41), w2 = w1;
+  std::vector<double> eye(size_t(in * in), 0.0);
+  for (int64_t i = 0; i < in; ++i)
+    eye[i * in + i] = 1;
+  std::vector<float> a1(size_t(rank * in)), b1(size_t(out * rank)), a2 = a1,
+                                                                    b2 = b1;
+  cordaInit(w1.data(), out, in, rank, 2.0, eye.data(), false, a1.data(),
+            b1.data());
+  pissaInit(w2.data(), out, in, rank, 2.0, a2.data(), b2.data());
+  for (size_t i = 0; i < a1.size(); ++i)
+    EXPECT_NEAR(a1[i], a2[i], 1e-5) << i;
+  for (size_t i = 0; i < b1.size(); ++i)
+    EXPECT_NEAR(b1[i], b2[i], 1e-5) << i;
+  for (size_t i = 0; i < w1.size(); ++i)
+    EXPECT_NEAR(w1[i], w2[i], 1e-5) << i;
 }
 
 } // namespace

@@ -90,6 +90,17 @@ llvm::Error attachLora(llvm::StringRef name, const LoraDelta &delta,
 
 } // namespace
 
+std::array<std::pair<const char *, LinearRef *>, 7>
+ftl::rt::detail::namedLinears(LayerRef &L) {
+  return {{{"attn.q", &L.q},
+           {"attn.k", &L.k},
+           {"attn.v", &L.v},
+           {"attn.o", &L.o},
+           {"mlp.gate", &L.gate},
+           {"mlp.up", &L.up},
+           {"mlp.down", &L.down}}};
+}
+
 llvm::Expected<ResolvedModel>
 ftl::rt::detail::resolveModel(const ModelView &view) {
   if (!view.config)
@@ -130,14 +141,7 @@ ftl::rt::detail::resolveModel(const ModelView &view) {
       L.gate = linearOf(w, p + "mlp.gate", c.ffn, c.dim, c.mlpBias);
     L.up = linearOf(w, p + "mlp.up", c.ffn, c.dim, c.mlpBias);
     L.down = linearOf(w, p + "mlp.down", c.dim, c.ffn, c.mlpBias);
-    for (auto [name, ref] :
-         {std::pair<const char *, LinearRef *>{"attn.q", &L.q},
-          {"attn.k", &L.k},
-          {"attn.v", &L.v},
-          {"attn.o", &L.o},
-          {"mlp.gate", &L.gate},
-          {"mlp.up", &L.up},
-          {"mlp.down", &L.down}})
+    for (auto [name, ref] : namedLinears(L))
       if (ref->weight)
         linears[p + name + ".weight"] = ref;
   }
@@ -352,6 +356,8 @@ void Decoder::norm(int64_t T, const float *x, const float *weight,
 
 void Decoder::linear(const LinearRef &l, int64_t T, int64_t vectorRows,
                      const float *x, float *y, bool accumulate) {
+  if (onLinearInput)
+    onLinearInput(l, T, x);
   bool add = accumulate;
   if (l.bias && !accumulate) {
     // y = bias + x W^T, rounded as (x W^T) + b.

@@ -27,6 +27,8 @@
 #include "ftl/Generate/Generate.h"
 #include "ftl/Kernels/Isa.h"
 
+#include <array>
+#include <functional>
 #include <memory>
 
 namespace ftl::rt::detail {
@@ -58,6 +60,18 @@ struct ResolvedModel {
   LinearRef head;
   int64_t maxRank = 0; ///< largest LoRA rank (0 without LoRA)
 };
+
+/// The linear layers of one layer with their names ("attn.q", ...); gate
+/// is unset (null weight) in models without one.
+std::array<std::pair<const char *, LinearRef *>, 7> namedLinears(LayerRef &L);
+inline std::array<std::pair<const char *, const LinearRef *>, 7>
+namedLinears(const LayerRef &L) {
+  auto named = namedLinears(const_cast<LayerRef &>(L));
+  std::array<std::pair<const char *, const LinearRef *>, 7> out;
+  for (size_t i = 0; i < named.size(); ++i)
+    out[i] = {named[i].first, named[i].second};
+  return out;
+}
 
 /// Checks the config, the weights (checkModelWeights) and every LoRA delta
 /// (known base linear, F32, A [r, in], B [out, r]).
@@ -101,6 +115,11 @@ public:
   /// Copies cached positions [0, length) of every layer from one slot to
   /// another (samples of one prompt share its prefill).
   void copyPrefix(int64_t fromSlot, int64_t toSlot, int64_t length);
+
+  /// Called with the T input rows [T, l.in] of every linear layer a step
+  /// runs (CorDA's activation covariance); empty by default.
+  std::function<void(const LinearRef &l, int64_t T, const float *x)>
+      onLinearInput;
 
   int64_t capacity() const { return cap; }
   int64_t slots() const { return numSlots; }

@@ -46,6 +46,7 @@ struct LoraPlacement {
   int64_t in = 0, out = 0;
   double dropout = 0;
   bool pissa = false; ///< init: pissa (A, B from W's SVD; W the residual)
+  bool corda = false; ///< init: corda (A, B from W C's SVD; W the residual)
   std::string aName() const; ///< "<adapter>.<module>.lora_A"
   std::string bName() const;
 };

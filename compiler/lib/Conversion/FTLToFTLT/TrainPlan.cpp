@@ -478,8 +478,10 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
         lora.scale =
             rslora ? alpha / std::sqrt(double(rank)) : alpha / double(rank);
         lora.dropout = dropout;
-        if (auto init = config.getAs<StringAttr>("init"))
+        if (auto init = config.getAs<StringAttr>("init")) {
           lora.pissa = init.getValue() == "pissa";
+          lora.corda = init.getValue() == "corda";
+        }
         plan.loras.push_back(lora);
         loraTargets.insert(tensor);
       }
@@ -517,11 +519,12 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
     });
     lora.out = base->shape[0];
     lora.in = base->shape[1];
-    if (lora.pissa && lora.rank > std::min(lora.out, lora.in))
-      return train.emitError("lora(init: pissa) of rank ")
-             << lora.rank << " on '" << lora.weight << "' [" << lora.out << "x"
-             << lora.in << "]: PiSSA needs a rank of at most "
-             << std::min(lora.out, lora.in);
+    if ((lora.pissa || lora.corda) && lora.rank > std::min(lora.out, lora.in))
+      return train.emitError("lora(init: ")
+             << (lora.pissa ? "pissa" : "corda") << ") of rank " << lora.rank
+             << " on '" << lora.weight << "' [" << lora.out << "x" << lora.in
+             << "]: " << (lora.pissa ? "PiSSA" : "CorDA")
+             << " needs a rank of at most " << std::min(lora.out, lora.in);
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
   }

@@ -14,7 +14,9 @@
 ///   largest magnitude, or largest in a rank-r approximation: LIFT);
 /// - `pickHalf`: which parameter groups half fine-tuning trains in a round;
 /// - `pissaInit`: LoRA factors from the principal singular triplets, with the
-///   residual left as the base weight (PiSSA).
+///   residual left as the base weight (PiSSA);
+/// - `cordaInit`: the same from the triplets of W C, C the covariance of the
+///   layer's inputs (CorDA).
 ///
 /// Matrices are row-major [rows, cols] f32 (nn.Linear layout [out, in]).
 ///
@@ -97,6 +99,18 @@ std::vector<bool> pickHalf(llvm::ArrayRef<HalfModule> modules, Rng &rng);
 /// that of W up to rounding.
 void pissaInit(float *w, int64_t out, int64_t in, int64_t rank, double scale,
                float *a, float *b);
+
+/// CorDA for a LoRA of `rank` with scale `scale` on `w` [out, in], given the
+/// covariance `cov` [in, in] of the layer's inputs over context data: with
+/// C = cov + damping (1e-6 of its mean diagonal, so it can be inverted) and
+/// W C = U S V^T (all triplets, descending), W = U S (V^T C^-1). The adapter
+/// takes the `rank` largest components (IPM, instruction-previewed) or the
+/// `rank` smallest (KPM, knowledge-preserved):
+/// A = sqrt(S / scale) (V^T C^-1) [rank, in], B = U sqrt(S / scale)
+/// [out, rank]; `w` becomes the residual W - scale * B A as in pissaInit.
+/// With C = I this is PiSSA (IPM) up to the damping.
+void cordaInit(float *w, int64_t out, int64_t in, int64_t rank, double scale,
+               const double *cov, bool kpm, float *a, float *b);
 
 } // namespace ftl::rt
 

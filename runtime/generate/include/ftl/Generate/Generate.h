@@ -38,6 +38,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,16 @@ struct ModelView {
 llvm::Expected<Tensor> forwardLogits(const ModelView &model,
                                      llvm::ArrayRef<int32_t> tokens,
                                      kernels::ThreadPool *pool);
+
+/// Sum over every token of `sequences` of x x^T, x the input of the linear
+/// layer `target` (a canonical weight name such as
+/// "layers.0.attn.q.weight"), in double: [in, in] per target, the
+/// activation covariance of CorDA. Each sequence runs from position 0.
+llvm::Expected<std::map<std::string, std::vector<double>>>
+linearInputCovariance(const ModelView &model,
+                      llvm::ArrayRef<std::vector<int32_t>> sequences,
+                      llvm::ArrayRef<std::string> targets,
+                      kernels::ThreadPool *pool);
 
 struct SamplingOptions {
   double temperature = 0; ///< 0 = greedy
