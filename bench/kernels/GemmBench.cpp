@@ -24,10 +24,12 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace ftl::kernels;
@@ -163,25 +165,29 @@ int main(int argc, char **argv) {
             static_cast<int>(b.ldc));
       };
 #endif
-      // Warm up (page faults, packing buffers), then alternate the two.
-      runFtl();
-#ifdef FTL_HAVE_OPENBLAS
-      if (useBlas)
-        runBlas();
-#endif
+      // Warm up (page faults, packing buffers), then each library's reps in
+      // a row. Not alternated: OpenBLAS's workers keep spinning for a while
+      // after a call returns (its THREAD_TIMEOUT, about 0.1 s), and would
+      // take a core from whatever runs next; so the next shape waits for
+      // them to sleep.
       std::vector<double> tFtl, tBlas;
+      runFtl();
       for (int r = 0; r < reps; ++r) {
         double t0 = nowSeconds();
         runFtl();
         tFtl.push_back(nowSeconds() - t0);
+      }
 #ifdef FTL_HAVE_OPENBLAS
-        if (useBlas) {
-          t0 = nowSeconds();
+      if (useBlas) {
+        runBlas();
+        for (int r = 0; r < reps; ++r) {
+          double t0 = nowSeconds();
           runBlas();
           tBlas.push_back(nowSeconds() - t0);
         }
-#endif
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
       }
+#endif
       double gFtl = flop / median(tFtl) / 1e9;
       double gBlas = useBlas ? flop / median(tBlas) / 1e9 : 0;
       sumFtl += median(tFtl);
