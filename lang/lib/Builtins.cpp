@@ -351,7 +351,9 @@ static const P hostJudgeParams[] = {
     {"registered", "string", "",
      "the name the host program registered it under"}};
 static const P likelihoodParams[] = {
-    {"m", "model", "", "scores each sample by its mean log-likelihood"}};
+    {"m", "model", "", "scores each sample by its mean log-likelihood"},
+    {"min", "number", "none",
+     "passes samples scoring at least this (without it: every sample)"}};
 static const P rewardParams[] = {
     {"m", "model", "", "a reward model; the score is read from its output"}};
 static const P bestWorstParams[] = {

@@ -101,8 +101,8 @@ promptTokens(const Tokenizer &tokenizer, StringRef prompt, int64_t index) {
   options.mode = TokenizeOptions::Mode::PromptResponse;
   options.eos = TokenizeOptions::Special::No;
   options.keepNoLoss = true;
-  Record record({Member{"prompt", DataField(prompt)},
-                 Member{"response", DataField("")}});
+  Record record(
+      {Member{"prompt", DataField(prompt)}, Member{"response", DataField("")}});
   std::vector<TokenizedExample> out;
   if (llvm::Error e = tokenizeRecord(record, tokenizer, options, index, out))
     return std::move(e);
@@ -164,7 +164,8 @@ llvm::Error Interpreter::execGenerate(Operation *op) {
   sampling.eos = (*tokenizer)->eosId();
   // Each execution draws its own stream: rounds of a loop differ, and a
   // rerun gives the same samples.
-  sampling.seed = rng.derive("generate:" + std::to_string(generateCount++)).seed();
+  sampling.seed =
+      rng.derive("generate:" + std::to_string(generateCount++)).seed();
 
   std::vector<std::vector<int32_t>> prompts;
   for (size_t i = 0; i < records->size(); ++i) {
@@ -179,15 +180,14 @@ llvm::Error Interpreter::execGenerate(Operation *op) {
 
   std::optional<Progress> progress;
   if (!options.quiet)
-    progress.emplace("generate", uint64_t(prompts.size() * sampling.n *
-                                          sampling.maxTokens));
-  auto samples = ftl::rt::generate(
-      *view, **tokenizer, prompts, sampling, &pool,
-      [&](int64_t tokens) {
-        if (progress) {
-          progress->update(uint64_t(tokens));
-        }
-      });
+    progress.emplace(
+        "generate", uint64_t(prompts.size() * sampling.n * sampling.maxTokens));
+  auto samples = ftl::rt::generate(*view, **tokenizer, prompts, sampling, &pool,
+                                   [&](int64_t tokens) {
+                                     if (progress) {
+                                       progress->update(uint64_t(tokens));
+                                     }
+                                   });
   if (progress)
     progress->finish();
   if (!samples)
@@ -236,6 +236,12 @@ llvm::Error Interpreter::execGenerate(Operation *op) {
 // judge
 //===----------------------------------------------------------------------===//
 
+static std::unique_ptr<Judge> likelihoodJudge(std::shared_ptr<ModelState> model,
+                                              ModelView view,
+                                              const Tokenizer &tokenizer,
+                                              ftl::kernels::ThreadPool *pool,
+                                              std::optional<double> min);
+
 llvm::Expected<std::unique_ptr<Judge>>
 Interpreter::makeJudge(Operation *op, mlir::Value judgeValue) {
   auto make = judgeValue.getDefiningOp<fd::MakeOp>();
@@ -283,6 +289,23 @@ Interpreter::makeJudge(Operation *op, mlir::Value judgeValue) {
       options.workers = int(w.getInt());
     return ftl::rt::execJudge(std::move(options));
   }
+  if (kind == "likelihood") {
+    if (make.getInputs().empty())
+      return llvm::createStringError("likelihood(...) needs a model");
+    auto m = model(make.getInputs()[0]);
+    if (!m)
+      return m.takeError();
+    auto view = viewOf(**m);
+    if (!view)
+      return view.takeError();
+    auto tok = tokenizerFor(op, m->get());
+    if (!tok)
+      return tok.takeError();
+    std::optional<double> min;
+    if (make->hasAttr("min"))
+      min = floatAttr("min", 0);
+    return likelihoodJudge(*m, std::move(*view), **tok, &pool, min);
+  }
   return llvm::createStringError("not implemented yet: judge '" + kind.str() +
                                  "'");
 }
@@ -300,8 +323,8 @@ llvm::Error Interpreter::execJudge(Operation *op) {
     return error(op, llvm::toString(judge.takeError()));
   std::vector<JudgeItem> items;
   for (const Record &r : *records)
-    items.push_back({textOf(r, "prompt"), textOf(r, "response"),
-                     textOf(r, "reference")});
+    items.push_back(
+        {textOf(r, "prompt"), textOf(r, "response"), textOf(r, "reference")});
   JudgeStats stats;
   std::optional<Progress> progress;
   if (!options.quiet)
@@ -339,12 +362,12 @@ llvm::Error Interpreter::execJudge(Operation *op) {
                                    {"timed_out", stats.timedOut},
                                    {"garbage", stats.garbage},
                                    {"memory", stats.memory}}}};
-  if (!options.quiet && (stats.crashed || stats.timedOut || stats.garbage ||
-                         stats.memory))
-    llvm::errs() << "judge: " << stats.crashed << " crashed, "
-                 << stats.timedOut << " timed out, " << stats.garbage
-                 << " garbage, " << stats.memory << " over memory, of "
-                 << stats.items << " items\n";
+  if (!options.quiet &&
+      (stats.crashed || stats.timedOut || stats.garbage || stats.memory))
+    llvm::errs() << "judge: " << stats.crashed << " crashed, " << stats.timedOut
+                 << " timed out, " << stats.garbage << " garbage, "
+                 << stats.memory << " over memory, of " << stats.items
+                 << " items\n";
   return metrics->log(record);
 }
 
@@ -355,8 +378,8 @@ llvm::Error Interpreter::execJudge(Operation *op) {
 /// Sum of log p(response tokens | prompt) under `view` for one record.
 static llvm::Expected<double>
 responseLogProb(const ModelView &view, const Tokenizer &tokenizer,
-                StringRef prompt, StringRef response, ftl::kernels::ThreadPool *pool,
-                int64_t *tokensOut = nullptr) {
+                StringRef prompt, StringRef response,
+                ftl::kernels::ThreadPool *pool, int64_t *tokensOut = nullptr) {
   TokenizeOptions options;
   options.mode = TokenizeOptions::Mode::PromptResponse;
   Record record({Member{"prompt", DataField(prompt)},
@@ -397,6 +420,61 @@ responseLogProb(const ModelView &view, const Tokenizer &tokenizer,
   if (tokensOut)
     *tokensOut = tokens;
   return sum;
+}
+
+namespace {
+/// `likelihood(m, min: x)`: the score of a sample is its mean token
+/// log-probability given the prompt under m (the response's tokens and the
+/// EOS, as sft trains them); it passes when the score is at least `min`, or
+/// always without one.
+class LikelihoodJudge : public Judge {
+public:
+  LikelihoodJudge(std::shared_ptr<ModelState> model, ModelView view,
+                  const Tokenizer &tokenizer, ftl::kernels::ThreadPool *pool,
+                  std::optional<double> min)
+      : model(std::move(model)), view(std::move(view)), tokenizer(tokenizer),
+        pool(pool), min(min) {}
+
+  llvm::Expected<std::vector<Verdict>> judge(llvm::ArrayRef<JudgeItem> items,
+                                             JudgeStats &stats) override {
+    std::vector<Verdict> verdicts;
+    for (const JudgeItem &item : items) {
+      int64_t tokens = 0;
+      auto sum = responseLogProb(view, tokenizer, item.prompt, item.sample,
+                                 pool, &tokens);
+      if (!sum)
+        return sum.takeError();
+      Verdict v;
+      if (tokens == 0) {
+        v.feedback = "no response tokens to score";
+      } else {
+        v.score = *sum / double(tokens);
+        v.pass = !min || v.score >= *min;
+        v.feedback = "mean log-probability " + std::to_string(v.score) +
+                     " over " + std::to_string(tokens) + " tokens";
+      }
+      verdicts.push_back(std::move(v));
+    }
+    accumulateStats(verdicts, stats);
+    return verdicts;
+  }
+
+private:
+  std::shared_ptr<ModelState> model; // keeps the view's tensors alive
+  ModelView view;
+  const Tokenizer &tokenizer;
+  ftl::kernels::ThreadPool *pool;
+  std::optional<double> min;
+};
+} // namespace
+
+static std::unique_ptr<Judge> likelihoodJudge(std::shared_ptr<ModelState> model,
+                                              ModelView view,
+                                              const Tokenizer &tokenizer,
+                                              ftl::kernels::ThreadPool *pool,
+                                              std::optional<double> min) {
+  return std::make_unique<LikelihoodJudge>(std::move(model), std::move(view),
+                                           tokenizer, pool, min);
 }
 
 llvm::Error Interpreter::execMetric(Operation *op) {
@@ -514,7 +592,8 @@ llvm::Error Interpreter::execMetric(Operation *op) {
           return error(op, llvm::toString(lp.takeError()));
         double v = *lp;
         if (refView) {
-          auto rlp = responseLogProb(*refView, **tokenizer, prompt, text, &pool);
+          auto rlp =
+              responseLogProb(*refView, **tokenizer, prompt, text, &pool);
           if (!rlp)
             return error(op, llvm::toString(rlp.takeError()));
           v -= *rlp;

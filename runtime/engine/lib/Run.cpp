@@ -108,6 +108,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "judge 'numeric'",
       "judge 'regex'",
       "judge 'host'",
+      "judge 'likelihood'",
       "metric 'exact_match'",
       "metric 'pass_rate'",
       "metric 'eval_loss'",

@@ -303,13 +303,14 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   size_t numTerms = plan->terms.size();
   std::vector<TermSpec> specs(numTerms);
   std::vector<std::unique_ptr<TermFeeder>> feeders(numTerms);
-  // Data that turned out empty at run time (a judge that passed nothing)
-  // skips the whole train when every term is empty, so a feedback loop goes
-  // on; one empty term among others is an error.
+  // Data that turned out empty at run time (a judge that passed nothing):
+  // that term sits out this train (a warning and a metric), and a train
+  // whose every term is empty is skipped, so a feedback loop goes on.
+  std::vector<bool> emptyTerm(numTerms, false);
   {
     size_t empty = 0, fed = 0;
-    std::string which;
-    for (::ftl::PlannedTerm term : plan->terms) {
+    for (size_t t = 0; t < numTerms; ++t) {
+      ::ftl::PlannedTerm term = plan->terms[t];
       if (term.isRegulariser())
         continue;
       ++fed;
@@ -325,7 +326,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         return interp.error(term.loss, llvm::toString(got.takeError()));
       if (!*got) {
         ++empty;
-        which = term.kind;
+        emptyTerm[t] = true;
       }
     }
     if (empty > 0 && empty == fed) {
@@ -339,10 +340,20 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
           return e;
       return llvm::Error::success();
     }
-    if (empty > 0)
-      return interp.error(op, "the data of a '" + which +
-                                  "' term is empty (the other terms have "
-                                  "data)");
+    for (size_t t = 0; t < numTerms; ++t) {
+      if (!emptyTerm[t])
+        continue;
+      ::ftl::PlannedTerm term = plan->terms[t];
+      if (!interp.getOptions().quiet)
+        llvm::errs() << interp.where(term.loss)
+                     << ": warning: the data of this '" << term.kind
+                     << "' term is empty; it sits out this train\n";
+      if (MetricsLog *log = interp.getMetrics())
+        if (llvm::Error e = log->log(
+                llvm::json::Object{{"term_skipped", term.kind},
+                                   {"where", interp.where(term.loss)}}))
+          return e;
+    }
   }
   for (size_t t = 0; t < numTerms; ++t) {
     const ::ftl::PlannedTerm &term = plan->terms[t];
@@ -353,7 +364,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     specs[t].group = term.group;
     specs[t].balance = term.balance;
     specs[t].norm = term.norm;
-    if (term.isRegulariser())
+    if (term.isRegulariser() || emptyTerm[t])
       continue;
     fd::LossOp loss = term.loss;
     auto d = interp.data(loss.getInputs()[0]);
@@ -746,8 +757,11 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     std::vector<TermTotals> totals(numTerms);
     for (int64_t m = 0; m < plan->accumulate; ++m)
       for (size_t t = 0; t < numTerms; ++t) {
-        if (!feeders[t])
+        if (!feeders[t]) {
+          if (!plan->terms[t].isRegulariser()) // sits out: all padding
+            emptyBatch(t, micro[m][t]);
           continue;
+        }
         if (llvm::Error e = readTerm(t, *feeders[t], micro[m][t]))
           return interp.error(plan->terms[t].loss,
                               llvm::toString(std::move(e)));
