@@ -530,10 +530,10 @@ TEST(RunTest, BadOptionsAreRefusedBeforeAnyWork) {
 
 TEST(RunTest, UnsupportedConstructsAreReportedBeforeAnyWork) {
   TempDir dir;
-  // (When the runtime learns bottleneck adapters, pick another construct
-  // the runtime lacks.)
-  std::string text = std::string(tinyScript) +
-                     "adapter h = bottleneck(dim: 8) on m.layers[*].mlp.down\n";
+  // (When the runtime learns prefix tuning, pick another construct the
+  // runtime lacks.)
+  std::string text =
+      std::string(tinyScript) + "adapter h = prefix(tokens: 4) on m\n";
   RunOptions options;
   options.runsRoot = dir / "runs";
   Result<std::string> r = tiny(text).run(options);
@@ -543,7 +543,7 @@ TEST(RunTest, UnsupportedConstructsAreReportedBeforeAnyWork) {
   EXPECT_EQ(d->file, "tiny.ftl");
   EXPECT_EQ(d->line, 6);
   EXPECT_EQ(d->column, 1);
-  EXPECT_EQ(d->message, "not implemented yet: adapter 'bottleneck'");
+  EXPECT_EQ(d->message, "not implemented yet: adapter 'prefix'");
   EXPECT_FALSE(llvm::sys::fs::exists(options.runsRoot));
 }
 

@@ -47,6 +47,11 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
   view.weights = &model.weights;
   for (auto &[name, a] : model.adapterTensors) {
     StringRef rest(name);
+    if (StringRef(name).contains(".adapter."))
+      return llvm::createStringError(
+          "not implemented yet: generating or scoring with a parallel or "
+          "bottleneck adapter ('" +
+          name + "'); the generation decoder runs LoRA only");
     if (!rest.consume_back(".lora_A"))
       continue;
     StringRef module = rest.split('.').second;

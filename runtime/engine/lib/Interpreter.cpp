@@ -535,6 +535,10 @@ llvm::Error Interpreter::execMerge(Operation *op) {
     if (it == values.end())
       continue;
     auto adapter = std::get<std::shared_ptr<AdapterState>>(it->second);
+    if (adapter->kind == "parallel" || adapter->kind == "bottleneck")
+      return error(op, "a " + adapter->kind + " adapter ('" + adapter->name +
+                           "') adds a nonlinear branch and cannot be folded "
+                           "into the base weights");
     for (const std::string &target : adapter->targets) {
       double scale = adapter->scaleOf(target);
       std::string module = llvm::StringRef(target).drop_back(7).str();
@@ -567,12 +571,17 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
   if (adapter.getKind() == "load")
     return execAdapterLoad(op);
   bool entries = adapter.getKind() == "sparse" || adapter.getKind() == "half";
-  if (adapter.getKind() != "lora" && !entries)
+  bool blocks =
+      adapter.getKind() == "parallel" || adapter.getKind() == "bottleneck";
+  if (adapter.getKind() != "lora" && !entries && !blocks)
     return error(op,
                  "not implemented yet: adapter '" + adapter.getKind() + "'");
   auto m = model(adapter.getModel());
   if (!m)
     return m.takeError();
+  if (blocks)
+    return execBlockAdapter(op, *m);
+
   if (entries) { // they train base entries; the trainer applies their rule
     auto state = std::make_shared<AdapterState>();
     state->name = adapter.getName().str();

@@ -28,9 +28,9 @@
 
 #include <cmath>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 
@@ -137,6 +137,10 @@ private:
   llvm::Error execLog(mlir::Operation *op);
   llvm::Error execSave(mlir::Operation *op);
   llvm::Error execMerge(mlir::Operation *op);
+  /// parallel(...) and bottleneck(...): the modules' tensors, placed on the
+  /// model (BlockAdapters.cpp).
+  llvm::Error execBlockAdapter(mlir::Operation *op,
+                               const std::shared_ptr<ModelState> &model);
   llvm::Error execGenerate(mlir::Operation *op);
   llvm::Error execJudge(mlir::Operation *op);
   llvm::Error execMetric(mlir::Operation *op);

@@ -94,6 +94,8 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "adapter 'load'",
       "adapter 'half'",
       "adapter 'sparse'",
+      "adapter 'parallel'",
+      "adapter 'bottleneck'",
       "mask 'random'",
       "mask 'magnitude'",
       "mask 'principal'",

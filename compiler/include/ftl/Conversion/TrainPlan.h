@@ -51,6 +51,26 @@ struct LoraPlacement {
   std::string bName() const;
 };
 
+/// A bottleneck module on one sub-layer ("attn" or "mlp") of one layer:
+/// `parallel(rank, scale)` and `bottleneck(dim, placement, act)`. It adds
+/// scale * up(act(down(z))) to the sub-layer's output, z being the
+/// sub-layer's (normalised) input when it sits beside it, or its output when
+/// serial. Tensors: prefix() + ".down.weight" [hidden, dim], ".down.bias"
+/// [hidden], ".up.weight" [dim, hidden], ".up.bias" [dim]; up starts at 0, so
+/// the model's output at step 0 is the base model's.
+struct BlockAdapterPlacement {
+  std::string adapter; ///< adapter binding name
+  std::string kind;    ///< parallel | bottleneck
+  int64_t layer = 0;
+  std::string block; ///< attn | mlp
+  int64_t dim = 0, hidden = 0;
+  double scale = 1;
+  bool serial = false;
+  std::string act = "relu"; ///< relu | gelu | silu
+  /// "<adapter>.layers.<L>.<block>.adapter"
+  std::string prefix() const;
+};
+
 /// Sparse fine-tuning of one base weight: a fixed set of `k` of its
 /// entries trains (the mask is chosen at run time when the adapter is
 /// placed); the update function steps only those, gathered into [k] vectors,
@@ -134,6 +154,7 @@ struct TrainPlan {
   std::vector<PlannedTensor> tensors; ///< base tensors, then adapter tensors
   std::vector<LoraPlacement> loras;
   std::vector<SparsePlacement> sparse;
+  std::vector<BlockAdapterPlacement> blockAdapters;
   std::vector<HalfPlacement> halves;
   /// adamw(layer_decay: d): see lrScaleOf.
   double layerDecay = 1;
@@ -169,6 +190,11 @@ bool isLowerableLoss(llvm::StringRef kind);
 /// and pick; reports errors at the adapter.
 mlir::FailureOr<std::vector<SparsePlacement>>
 planSparse(mlir::ftl::AdapterOp adapter, const lang::ModelInfo &model);
+
+/// The modules of a `parallel(...)` or `bottleneck(...)` adapter: one per
+/// layer and sub-layer that holds a selected tensor.
+mlir::FailureOr<std::vector<BlockAdapterPlacement>>
+planBlockAdapters(mlir::ftl::AdapterOp adapter, const lang::ModelInfo &model);
 
 /// Computes the plan of `train`; reports errors at the offending ops.
 mlir::FailureOr<TrainPlan> planTrain(mlir::ftl::TrainOp train);

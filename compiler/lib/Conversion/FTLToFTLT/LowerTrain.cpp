@@ -81,8 +81,9 @@ public:
           b.getI64IntegerAttr(m.heads), b.getI64IntegerAttr(m.kvHeads),
           b.getI64IntegerAttr(m.headDim()));
       tag(attn);
-      h = tag(b.create<ftlt::AddOp>(loc, h,
-                                    linear(attn.getResult(), p + "attn.o")));
+      Value attnOut =
+          blockAdapters(l, "attn", x, linear(attn.getResult(), p + "attn.o"));
+      h = tag(b.create<ftlt::AddOp>(loc, h, attnOut));
       x = norm(h, p + "mlp_norm");
       Value mlp;
       if (gpt2) {
@@ -95,7 +96,7 @@ public:
         Value act = tag(b.create<ftlt::SiluOp>(loc, gate.getType(), gate));
         mlp = linear(tag(b.create<ftlt::MulOp>(loc, act, up)), p + "mlp.down");
       }
-      h = tag(b.create<ftlt::AddOp>(loc, h, mlp));
+      h = tag(b.create<ftlt::AddOp>(loc, h, blockAdapters(l, "mlp", x, mlp)));
     }
     layer = -1;
     return norm(h, "final_norm");
@@ -135,6 +136,40 @@ private:
     return tag(
         b.create<ftlt::RmsNormOp>(loc, type, x, param(module + ".weight"),
                                   b.getF64FloatAttr(plan.model.normEps)));
+  }
+
+  /// `out` (the sub-layer's output for input `in`) plus the parallel and
+  /// bottleneck adapters placed on this sub-layer, in placement order.
+  Value blockAdapters(int64_t l, StringRef block, Value in, Value out) {
+    for (const ::ftl::BlockAdapterPlacement &p : plan.blockAdapters) {
+      if (p.layer != l || p.block != block)
+        continue;
+      std::string prefix = p.prefix();
+      Value z = p.serial ? out : in;
+      int64_t n = z.getType().cast<RankedTensorType>().getDimSize(0);
+      Value down = tag(b.create<ftlt::LinearOp>(loc, f32({n, p.hidden}), z,
+                                                param(prefix + ".down.weight"),
+                                                param(prefix + ".down.bias")));
+      Value act;
+      if (p.act == "gelu")
+        act = tag(b.create<ftlt::GeluOp>(loc, down.getType(), down));
+      else if (p.act == "silu")
+        act = tag(b.create<ftlt::SiluOp>(loc, down.getType(), down));
+      else // relu(x) = (x + |x|) / 2
+        act = tag(b.create<ftlt::ScaleOp>(
+            loc, down.getType(),
+            tag(b.create<ftlt::AddOp>(loc, down,
+                                      tag(b.create<ftlt::AbsOp>(loc, down)))),
+            b.getF64FloatAttr(0.5)));
+      Value up = tag(b.create<ftlt::LinearOp>(loc, f32({n, p.dim}), act,
+                                              param(prefix + ".up.weight"),
+                                              param(prefix + ".up.bias")));
+      if (p.scale != 1)
+        up = tag(b.create<ftlt::ScaleOp>(loc, up.getType(), up,
+                                         b.getF64FloatAttr(p.scale)));
+      out = tag(b.create<ftlt::AddOp>(loc, out, up));
+    }
+    return out;
   }
 
   /// x W^T + b, plus scale * (x A^T) B^T where a LoRA is placed.

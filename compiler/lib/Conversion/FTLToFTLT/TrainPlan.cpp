@@ -18,6 +18,7 @@
 #include <cstdint>
 
 using namespace mlir;
+using ::ftl::BlockAdapterPlacement;
 using ::ftl::LoraPlacement;
 using ::ftl::ModelShape;
 using ::ftl::PlannedTensor;
@@ -274,6 +275,59 @@ static LogicalResult planHalf(fd::AdapterOp adapter, TrainPlan &plan,
   return success();
 }
 
+std::string BlockAdapterPlacement::prefix() const {
+  return adapter + ".layers." + std::to_string(layer) + "." + block +
+         ".adapter";
+}
+
+FailureOr<std::vector<::ftl::BlockAdapterPlacement>>(::ftl::planBlockAdapters)(
+    fd::AdapterOp adapter, const ::ftl::lang::ModelInfo &model) {
+  DictionaryAttr config = adapter.getConfig();
+  ::ftl::BlockAdapterPlacement proto;
+  proto.adapter = adapter.getName().str();
+  proto.kind = adapter.getKind().str();
+  proto.dim = model.dim;
+  if (proto.kind == "parallel") {
+    if (auto r = config.getAs<IntegerAttr>("rank"))
+      proto.hidden = r.getInt();
+    if (auto sc = config.getAs<FloatAttr>("scale"))
+      proto.scale = sc.getValueAsDouble();
+  } else {
+    if (auto d = config.getAs<IntegerAttr>("dim"))
+      proto.hidden = d.getInt();
+    if (auto p = config.getAs<StringAttr>("placement"))
+      proto.serial = p.getValue() == "serial";
+    if (auto a = config.getAs<StringAttr>("act"))
+      proto.act = a.getValue().str();
+  }
+  if (proto.hidden <= 0)
+    return adapter.emitError("the bottleneck of '")
+           << adapter.getName() << "' must have a positive size";
+  // One module per (layer, sub-layer) holding a selected tensor, in order.
+  std::vector<::ftl::BlockAdapterPlacement> out;
+  for (Attribute t : adapter.getTensors()) {
+    SmallVector<StringRef, 4> parts;
+    cast<StringAttr>(t).getValue().split(parts, '.');
+    int64_t layer = 0;
+    if (parts.size() < 3 || parts[0] != "layers" ||
+        parts[1].getAsInteger(10, layer) ||
+        (parts[2] != "attn" && parts[2] != "mlp"))
+      return adapter.emitError("a ")
+             << proto.kind
+             << " adapter sits beside an attention or MLP sub-layer; '"
+             << cast<StringAttr>(t).getValue() << "' is in neither";
+    if (llvm::any_of(out, [&](const ::ftl::BlockAdapterPlacement &p) {
+          return p.layer == layer && p.block == parts[2];
+        }))
+      continue;
+    ::ftl::BlockAdapterPlacement p = proto;
+    p.layer = layer;
+    p.block = parts[2].str();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 /// The base weights of a `sparse(...)` adapter and how their entries are
 /// picked.
 FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
@@ -448,6 +502,15 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
         }
         continue;
       }
+      if (adapter.getKind() == "parallel" ||
+          adapter.getKind() == "bottleneck") {
+        auto placed = ::ftl::planBlockAdapters(adapter, plan.model.info);
+        if (failed(placed))
+          return failure();
+        for (::ftl::BlockAdapterPlacement &p : *placed)
+          plan.blockAdapters.push_back(std::move(p));
+        continue;
+      }
       if (adapter.getKind() != "lora")
         continue;
       DictionaryAttr config = adapter.getConfig();
@@ -527,6 +590,15 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
              << " needs a rank of at most " << std::min(lora.out, lora.in);
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
+  }
+  for (const BlockAdapterPlacement &p : plan.blockAdapters) {
+    std::string prefix = p.prefix();
+    plan.tensors.push_back(
+        {prefix + ".down.weight", {p.hidden, p.dim}, true, true});
+    plan.tensors.push_back({prefix + ".down.bias", {p.hidden}, true, true});
+    plan.tensors.push_back(
+        {prefix + ".up.weight", {p.dim, p.hidden}, true, true});
+    plan.tensors.push_back({prefix + ".up.bias", {p.dim}, true, true});
   }
   // Layer-wise LR decay: a factor per tensor (AdamW's layer_decay).
   if (Value opt = train.getOptimizer())
