@@ -35,12 +35,10 @@ std::vector<std::string> ftl::lang::defaultStdlibPaths() {
   return paths;
 }
 
-llvm::LogicalResult ftl::lang::checkProgram(unsigned bufferId,
-                                            ASTContext &context,
-                                            TypeContext &types,
-                                            DiagnosticEngine &diags,
-                                            const SemaOptions &options,
-                                            Program &out) {
+llvm::LogicalResult
+ftl::lang::checkProgram(unsigned bufferId, ASTContext &context,
+                        TypeContext &types, DiagnosticEngine &diags,
+                        const SemaOptions &options, Program &out) {
   unsigned errorsBefore = diags.getNumErrors();
   SemaImpl sema(context, types, diags, options, out);
   sema.checkMainModule(bufferId);
@@ -101,8 +99,8 @@ void SemaImpl::checkMainModule(unsigned bufferId) {
 }
 
 const SemaImpl::FunctionTable *SemaImpl::loadModule(StringRef path,
-                                                     StringRef displayName,
-                                                     SMRange importRange) {
+                                                    StringRef displayName,
+                                                    SMRange importRange) {
   llvm::SmallString<256> absolute(path);
   llvm::sys::fs::make_absolute(absolute);
   llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
@@ -237,9 +235,8 @@ void SemaImpl::reportUnknownName(StringRef name, SMRange range, bool isCall) {
   if (isCall)
     for (const Builtin &b : getBuiltins())
       candidates.push_back(b.name.str());
-  auto diag = diags.report(range, isCall ? diag::UnknownFunction
-                                         : diag::UnknownName,
-                           {name.str()});
+  auto diag = diags.report(
+      range, isCall ? diag::UnknownFunction : diag::UnknownName, {name.str()});
   std::string suggestion = suggestName(name, candidates);
   if (!suggestion.empty())
     diag.attachNote(range, diag::NoteDidYouMean, {suggestion});
@@ -320,10 +317,9 @@ void SemaImpl::checkStmtImpl(const Stmt *stmt) {
 void SemaImpl::reportNoValue(const Expr *value, const std::string &user) {
   std::string found = "nothing";
   if (const auto *call = llvm::dyn_cast<CallExpr>(value))
-    found = "a call to '" + call->getCallee().str() +
-            "', which returns nothing";
-  diags.report(value->getRange(), diag::TypeMismatch,
-               {user, "a value", found});
+    found =
+        "a call to '" + call->getCallee().str() + "', which returns nothing";
+  diags.report(value->getRange(), diag::TypeMismatch, {user, "a value", found});
 }
 
 void SemaImpl::checkSeed(const SeedStmt *stmt) {
@@ -336,12 +332,13 @@ void SemaImpl::checkSeed(const SeedStmt *stmt) {
   seedStmt = stmt;
   const auto *value = llvm::dyn_cast<IntegerExpr>(stmt->getValue());
   if (!value || value->getValue() < 0) {
-    diags.report(stmt->getValue()->getRange(), diag::InvalidValue,
-                 {"the seed", "a non-negative integer literal",
-                  "'" +
-                      std::string(stmt->getValue()->getRange().Start.getPointer(),
-                                  stmt->getValue()->getRange().End.getPointer()) +
-                      "'"});
+    diags.report(
+        stmt->getValue()->getRange(), diag::InvalidValue,
+        {"the seed", "a non-negative integer literal",
+         "'" +
+             std::string(stmt->getValue()->getRange().Start.getPointer(),
+                         stmt->getValue()->getRange().End.getPointer()) +
+             "'"});
     return;
   }
   info.seed = value->getValue();
@@ -382,7 +379,8 @@ void SemaImpl::checkBinding(const BindingStmt *stmt) {
                  {what, types.get(expected)->describe(), type->describe()});
     type = types.error();
   }
-  if (stmt->getBindingKind() == BindingKind::Let && type->is(Type::Kind::Void)) {
+  if (stmt->getBindingKind() == BindingKind::Let &&
+      type->is(Type::Kind::Void)) {
     reportNoValue(stmt->getValue(), "'let " + stmt->getName().str() + "'");
     type = types.error();
   }
@@ -412,11 +410,11 @@ void SemaImpl::declareFunction(const DefStmt *stmt) {
   symbol.type = types.get(Type::Kind::Void);
   symbol.what = "function";
   if (lookupBuiltin(stmt->getName())) {
-    diags.report(stmt->getNameRange(), diag::Redefinition,
-                 {stmt->getName().str()})
+    diags
+        .report(stmt->getNameRange(), diag::Redefinition,
+                {stmt->getName().str()})
         .attachNote(stmt->getNameRange(), diag::NoteDeclaredHere,
-                    {"'" + stmt->getName().str() +
-                     "' is a built-in function"});
+                    {"'" + stmt->getName().str() + "' is a built-in function"});
     return;
   }
   if (declare(stmt->getName(), symbol) && currentTable) {
@@ -427,14 +425,22 @@ void SemaImpl::declareFunction(const DefStmt *stmt) {
 
 const Type *SemaImpl::typeFromName(StringRef name) {
   static const std::pair<StringRef, Type::Kind> table[] = {
-      {"model", Type::Kind::Model},         {"tokenizer", Type::Kind::Tokenizer},
-      {"data", Type::Kind::Data},           {"adapter", Type::Kind::Adapter},
-      {"objective", Type::Kind::Objective}, {"optimizer", Type::Kind::Optimizer},
-      {"schedule", Type::Kind::Schedule},   {"int", Type::Kind::Int},
-      {"number", Type::Kind::Number},       {"percent", Type::Kind::Percent},
-      {"duration", Type::Kind::Duration},   {"string", Type::Kind::String},
-      {"regex", Type::Kind::Regex},         {"bool", Type::Kind::Bool},
-      {"judge", Type::Kind::Judge},         {"metric", Type::Kind::Metric},
+      {"model", Type::Kind::Model},
+      {"tokenizer", Type::Kind::Tokenizer},
+      {"data", Type::Kind::Data},
+      {"adapter", Type::Kind::Adapter},
+      {"objective", Type::Kind::Objective},
+      {"optimizer", Type::Kind::Optimizer},
+      {"schedule", Type::Kind::Schedule},
+      {"int", Type::Kind::Int},
+      {"number", Type::Kind::Number},
+      {"percent", Type::Kind::Percent},
+      {"duration", Type::Kind::Duration},
+      {"string", Type::Kind::String},
+      {"regex", Type::Kind::Regex},
+      {"bool", Type::Kind::Bool},
+      {"judge", Type::Kind::Judge},
+      {"metric", Type::Kind::Metric},
   };
   for (auto &[typeName, kind] : table) {
     if (typeName != name)
@@ -467,11 +473,11 @@ void SemaImpl::checkFunctionBody(const DefStmt *def,
     ++i;
     if (!type) {
       if (!typeFromName(param.typeName)) {
-        std::vector<std::string> names = {"model", "tokenizer", "data",
-                                          "adapter", "objective", "optimizer",
-                                          "schedule", "int", "number",
-                                          "percent", "duration", "string",
-                                          "regex", "bool", "judge", "metric"};
+        std::vector<std::string> names = {
+            "model",     "tokenizer", "data",     "adapter",
+            "objective", "optimizer", "schedule", "int",
+            "number",    "percent",   "duration", "string",
+            "regex",     "bool",      "judge",    "metric"};
         auto diag = diags.report(param.typeRange, diag::UnknownName,
                                  {param.typeName.str()});
         std::string s = suggestName(param.typeName, names);
@@ -521,8 +527,9 @@ void SemaImpl::checkImport(const ImportStmt *stmt) {
     std::vector<std::string> quoted;
     for (const std::string &c : candidates)
       quoted.push_back("'" + c + "'");
-    diags.report(stmt->getModuleRange(), diag::ImportNotFound,
-                 {stmt->getModule().str()})
+    diags
+        .report(stmt->getModuleRange(), diag::ImportNotFound,
+                {stmt->getModule().str()})
         .attachNote(stmt->getModuleRange(), diag::NoteSearchedPaths,
                     {llvm::join(quoted, ", ")});
     return;
@@ -662,9 +669,11 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
       return false;
     };
     if (name == "using") {
-      expectKind(Type::Kind::Optimizer, "an optimizer such as 'adamw(lr: 1e-4)'");
+      expectKind(Type::Kind::Optimizer,
+                 "an optimizer such as 'adamw(lr: 1e-4)'");
     } else if (name == "schedule") {
-      expectKind(Type::Kind::Schedule, "a schedule such as 'cosine(warmup: 10)'");
+      expectKind(Type::Kind::Schedule,
+                 "a schedule such as 'cosine(warmup: 10)'");
     } else if (name == "eval_on") {
       expectKind(Type::Kind::Data, "data");
     } else if (name == "clip") {
@@ -672,8 +681,7 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
       if (!type->isError() && !type->isNumeric())
         diags.report(clause.value->getRange(), diag::TypeMismatch,
                      {"'clip'", "a number", type->describe()});
-    } else if (name == "recompute" || name == "device" ||
-               name == "precision") {
+    } else if (name == "recompute" || name == "device" || name == "precision") {
       StringRef allowed = name == "recompute" ? "none|attention|all"
                           : name == "device"  ? "cpu|cuda"
                                               : "fp32|bf16";
@@ -686,10 +694,9 @@ void SemaImpl::checkTrain(const TrainStmt *stmt) {
             sym ? sym->getName().str()
                 : std::string(clause.value->getRange().Start.getPointer(),
                               clause.value->getRange().End.getPointer());
-        auto diag = diags.report(clause.value->getRange(),
-                                 diag::InvalidEnumValue,
-                                 {found, name.str(),
-                                  llvm::join(candidates, ", ")});
+        auto diag =
+            diags.report(clause.value->getRange(), diag::InvalidEnumValue,
+                         {found, name.str(), llvm::join(candidates, ", ")});
         std::string s = suggestName(found, candidates);
         if (!s.empty())
           diag.attachNote(clause.value->getRange(), diag::NoteDidYouMean, {s});
@@ -900,15 +907,23 @@ bool SemaImpl::resolveSelectorExpr(const Expr *selector,
 }
 
 /// Which adapter kinds may share a tensor: a low-rank update and a sparse
-/// update add up (DSEE); everything else owns its tensors.
+/// update add up (DSEE); branches around a sub-layer add to anything;
+/// everything else owns its tensors.
 static bool composable(StringRef a, StringRef b) {
   auto is = [&](StringRef x, StringRef y) {
     return (a == x && b == y) || (a == y && b == x);
   };
   // LoRA adds its own parameters, so it composes with any plan that decides
   // which base entries train (sparse: DSEE; half; structured).
-  return is("lora", "sparse") || is("lora", "half") ||
-         is("lora", "structured");
+  if (is("lora", "sparse") || is("lora", "half") || is("lora", "structured"))
+    return true;
+  // Parallel and bottleneck modules add a branch around a whole sub-layer:
+  // they compose with whatever happens to its weights, and with each other
+  // (applied in placement order).
+  auto branch = [](StringRef k) {
+    return k == "parallel" || k == "bottleneck";
+  };
+  return branch(a) || branch(b);
 }
 
 /// Whether `tensor` is the matrix of a linear layer (what sparse
@@ -941,12 +956,12 @@ bool SemaImpl::checkAdapterTensors(StringRef kind, const CallExpr *kindCall,
     StringRef name = t;
     if (isLinearWeight(name) || (anyLinear && name.ends_with(".bias")))
       continue;
-    std::string what = name.ends_with(".bias")           ? "a bias"
-                       : name.contains("norm")           ? "a norm"
-                       : name.starts_with("embed.") ||
-                               name.starts_with("pos_embed.")
-                           ? "an embedding (a tied head is the embedding)"
-                           : "not a linear weight";
+    std::string what =
+        name.ends_with(".bias") ? "a bias"
+        : name.contains("norm") ? "a norm"
+        : name.starts_with("embed.") || name.starts_with("pos_embed.")
+            ? "an embedding (a tied head is the embedding)"
+            : "not a linear weight";
     diags.report(target->getRange(), diag::SparseNotLinear, {t, what});
     return false;
   }
@@ -1000,7 +1015,8 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
   AdapterPlacement placement;
   placement.stmt = stmt;
   placement.kind = builtin ? builtin->name : StringRef("load");
-  placement.modelLevel = placement.kind == "prompt" || placement.kind == "prefix";
+  placement.modelLevel =
+      placement.kind == "prompt" || placement.kind == "prefix";
   bool ok = !type->isError();
   const ModelInfo *modelInfo = nullptr;
   for (const Expr *target : stmt->getTargets()) {
@@ -1011,8 +1027,7 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
       continue;
     }
     if (modelSymbol && modelSymbol->decl)
-      placement.model =
-          llvm::cast<BindingStmt>(modelSymbol->decl)->getName();
+      placement.model = llvm::cast<BindingStmt>(modelSymbol->decl)->getName();
     if (modelSymbol)
       modelInfo = modelSymbol->type->getModelInfo();
     if (ok && !checkAdapterTensors(placement.kind, kindCall, target, tensors,
@@ -1049,11 +1064,11 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
             .report(stmt->getTargets().front()->getRange(),
                     diag::AdapterConflict,
                     {other.stmt->getName().str(), stmt->getName().str(), t,
-                     "'" + other.kind.str() + "' and '" +
-                         placement.kind.str() + "'"})
-            .attachNote(other.stmt->getNameRange(), diag::NoteDeclaredHere,
-                        {"'" + other.stmt->getName().str() +
-                         "' is placed here"});
+                     "'" + other.kind.str() + "' and '" + placement.kind.str() +
+                         "'"})
+            .attachNote(
+                other.stmt->getNameRange(), diag::NoteDeclaredHere,
+                {"'" + other.stmt->getName().str() + "' is placed here"});
         ok = false;
         break;
       }
