@@ -26,6 +26,14 @@ initial weights), and RUN, the trained one. Parsed without any library.
       |W_FT - W_INIT|. INIT, RUN and FT may also be model folders
       (`save m to ...`).
 
+  adapter_check.py structured INIT RUN --heads H --channels C --head-dim D
+                   --group G
+      S2FT: in every layer, the changed entries of q, k, v are whole rows and
+      of o whole columns of the same H key/value heads (D rows of k and v,
+      G*D rows of q and columns of o per head), and those of gate and up
+      whole rows and of down whole columns of the same C channels; every
+      other tensor is bitwise equal. Prints one line per layer.
+
   adapter_check.py changed A B
       The tensors (ftl names) whose final values differ between two runs,
       one per line, then "N of M tensors changed".
@@ -293,6 +301,50 @@ def check_sparse(args):
     return failures
 
 
+def check_structured(args):
+    init, final = final_model(args.init), final_model(args.run)
+    failures = 0
+    layers = sorted({int(n.split(".")[1]) for n in final if n.startswith("layers.")})
+    for name in sorted(final):
+        if not re.match(r"layers\.\d+\.(attn\.[qkvo]|mlp\.(gate|up|down))\.weight$", name):
+            if init[name][1] != final[name][1]:
+                failures += 1
+                print("FAIL: %s changed" % name)
+    for layer in layers:
+        sets = {}
+        for module, width, cols, kind in [
+                ("attn.q", args.group * args.head_dim, False, "heads"),
+                ("attn.k", args.head_dim, False, "heads"),
+                ("attn.v", args.head_dim, False, "heads"),
+                ("attn.o", args.group * args.head_dim, True, "heads"),
+                ("mlp.gate", 1, False, "channels"),
+                ("mlp.up", 1, False, "channels"),
+                ("mlp.down", 1, True, "channels")]:
+            name = "layers.%d.%s.weight" % (layer, module)
+            if name not in final:
+                continue
+            (rows, ncols), after = final[name]
+            before = init[name][1]
+            changed = {i for i, (a, b) in enumerate(zip(before, after)) if a != b}
+            lines = {(i % ncols if cols else i // ncols) // width for i in changed}
+            span = rows if cols else ncols
+            whole = len(changed) == len(lines) * width * span
+            sets.setdefault(kind, []).append((module, lines, whole))
+        for kind, entries in sorted(sets.items()):
+            want = args.heads if kind == "heads" else args.channels
+            first = entries[0][1]
+            same = all(e[1] == first for e in entries)
+            whole = all(e[2] for e in entries)
+            ok = same and whole and len(first) == want
+            failures += not ok
+            print("layer %d: %d %s %s in %s, whole: %s, same units: %s%s" % (
+                layer, len(first), kind, sorted(first),
+                " ".join(e[0] for e in entries), "yes" if whole else "no",
+                "yes" if same else "no", "" if ok else " FAIL"))
+    print("structured: %s" % ("ok" if failures == 0 else "FAIL"))
+    return failures
+
+
 def final_model(root):
     points = checkpoints(root)
     return model(points[max(points)])
@@ -331,7 +383,8 @@ def check_loss0(args):
 
 
 ap = argparse.ArgumentParser()
-ap.add_argument("mode", choices=["half", "sparse", "changed", "ratio", "loss0"])
+ap.add_argument("mode", choices=["half", "sparse", "structured", "changed",
+                                 "ratio", "loss0"])
 ap.add_argument("init")
 ap.add_argument("run")
 ap.add_argument("extra", nargs="?")
@@ -341,7 +394,12 @@ ap.add_argument("--density", type=float, default=0)
 ap.add_argument("--pick", choices=["magnitude", "principal", "lottery"])
 ap.add_argument("--finetuned", default="")
 ap.add_argument("--rank", type=int, default=0)
+ap.add_argument("--heads", type=int, default=0)
+ap.add_argument("--channels", type=int, default=0)
+ap.add_argument("--head-dim", type=int, default=0)
+ap.add_argument("--group", type=int, default=1)
 args = ap.parse_args()
-bad = {"half": check_half, "sparse": check_sparse, "changed": check_changed,
+bad = {"half": check_half, "sparse": check_sparse,
+       "structured": check_structured, "changed": check_changed,
        "ratio": check_ratio, "loss0": check_loss0}[args.mode](args)
 sys.exit(1 if bad else 0)

@@ -483,9 +483,37 @@ void(::ftl::rt::cordaInit)(float *w, int64_t out, int64_t in, int64_t rank,
 // Set-up in the interpreter
 //===----------------------------------------------------------------------===//
 
+/// S2FT: the entries of the chosen units, whole rows or columns. The units
+/// come from a stream per adapter, layer and unit kind, so the coupled
+/// weights of a layer choose the same heads or channels.
+static std::vector<uint32_t> pickStructured(const ::ftl::SparsePlacement &sp,
+                                            const Rng &runRng) {
+  Rng rng = runRng.derive("structured:" + sp.adapter + ":layer" +
+                          std::to_string(sp.layer) + ":" + sp.blockKind);
+  std::vector<float> none(size_t(sp.blockUnits), 0.0f);
+  std::vector<uint32_t> units = pickSparseEntries(
+      none.data(), 1, sp.blockUnits, sp.blockChosen, "random", 0, rng);
+  std::vector<uint32_t> out;
+  out.reserve(size_t(sp.k));
+  if (!sp.blockCols) {
+    for (uint32_t u : units)
+      for (int64_t r = u * sp.blockWidth; r < (u + 1) * sp.blockWidth; ++r)
+        for (int64_t c = 0; c < sp.cols; ++c)
+          out.push_back(uint32_t(r * sp.cols + c));
+  } else {
+    for (int64_t r = 0; r < sp.rows; ++r)
+      for (uint32_t u : units)
+        for (int64_t c = u * sp.blockWidth; c < (u + 1) * sp.blockWidth; ++c)
+          out.push_back(uint32_t(r * sp.cols + c));
+  }
+  return out;
+}
+
 std::vector<uint32_t>(::ftl::rt::pickSparseMask)(
     const ::ftl::SparsePlacement &sp, const Tensor &w, const Rng &runRng,
     int64_t round) {
+  if (sp.pick == "structured")
+    return pickStructured(sp, runRng);
   Rng rng = runRng.derive("sparse:" + sp.adapter + ":" + sp.weight)
                 .derive(uint64_t(round));
   return pickSparseEntries(w.dataAs<const float>(), sp.rows, sp.cols, sp.k,

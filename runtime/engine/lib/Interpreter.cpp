@@ -570,7 +570,9 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
   auto adapter = cast<fd::AdapterOp>(op);
   if (adapter.getKind() == "load")
     return execAdapterLoad(op);
-  bool entries = adapter.getKind() == "sparse" || adapter.getKind() == "half";
+  bool entries = adapter.getKind() == "sparse" ||
+                 adapter.getKind() == "structured" ||
+                 adapter.getKind() == "half";
   bool blocks =
       adapter.getKind() == "parallel" || adapter.getKind() == "bottleneck";
   if (adapter.getKind() != "lora" && !entries && !blocks)
@@ -587,7 +589,7 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     state->name = adapter.getName().str();
     state->kind = adapter.getKind().str();
     state->model = *m;
-    if (adapter.getKind() == "sparse") {
+    if (adapter.getKind() == "sparse" || adapter.getKind() == "structured") {
       // lottery(from: m0) reads the model it names.
       std::shared_ptr<ModelState> from;
       for (mlir::Value input : adapter.getInputs())

@@ -95,6 +95,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "adapter 'half'",
       "adapter 'sparse'",
       "adapter 'parallel'",
+      "adapter 'structured'",
       "adapter 'bottleneck'",
       "mask 'random'",
       "mask 'magnitude'",

@@ -84,6 +84,14 @@ struct SparsePlacement {
   std::string pick = "random"; ///< random | magnitude | principal
   int64_t rank = 0;            ///< principal(rank: r)
   int64_t refresh = 0;         ///< re-pick every this many steps (0: never)
+  /// pick "structured" (S2FT): the weight is cut into `blockUnits` units of
+  /// `blockWidth` rows (or columns, with blockCols) and `blockChosen` units
+  /// train, whole. `blockKind` ("heads" or "channels") and `layer` name the
+  /// choice, so that coupled weights of a layer (v rows and o columns; up
+  /// and gate rows and down columns) pick the same units.
+  std::string blockKind;
+  int64_t layer = -1, blockUnits = 0, blockChosen = 0, blockWidth = 0;
+  bool blockCols = false;
 };
 
 /// Half fine-tuning by one `half(...)` adapter: its tensors, grouped into

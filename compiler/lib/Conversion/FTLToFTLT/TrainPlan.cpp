@@ -328,10 +328,102 @@ FailureOr<std::vector<::ftl::BlockAdapterPlacement>>(::ftl::planBlockAdapters)(
   return out;
 }
 
+/// The [rows, cols] of the model's matrix `tensor`; an error at `adapter`
+/// if it has none.
+static LogicalResult matrixShape(fd::AdapterOp adapter,
+                                 const ::ftl::lang::ModelInfo &model,
+                                 StringRef tensor, int64_t &rows,
+                                 int64_t &cols) {
+  for (const ::ftl::lang::ParamTensor &p : ::ftl::lang::enumerateParams(model))
+    if (p.name == tensor && p.shape.size() == 2) {
+      rows = p.shape[0];
+      cols = p.shape[1];
+      return success();
+    }
+  return adapter.emitError("model has no matrix '") << tensor << "'";
+}
+
+/// `structured(heads: h, channels: c)` (S2FT): per layer, h key/value heads
+/// (their rows of q, k and v, and their query heads' columns of o) and c MLP
+/// channels (rows of gate and up, columns of down) train whole.
+static FailureOr<std::vector<::ftl::SparsePlacement>>
+planStructured(fd::AdapterOp adapter, const ::ftl::lang::ModelInfo &model) {
+  DictionaryAttr config = adapter.getConfig();
+  int64_t heads = 0, channels = 0;
+  if (auto h = config.getAs<IntegerAttr>("heads"))
+    heads = h.getInt();
+  if (auto c = config.getAs<IntegerAttr>("channels"))
+    channels = c.getInt();
+  if (heads < 0 || heads > model.kvHeads)
+    return adapter.emitError("'heads' must be from 0 to the model's ")
+           << model.kvHeads << " key/value heads, found " << heads;
+  if (channels < 0 || channels > model.ffn)
+    return adapter.emitError("'channels' must be from 0 to the model's ")
+           << model.ffn << " MLP channels, found " << channels;
+  if (heads == 0 && channels == 0)
+    return adapter.emitError("structured(...) trains nothing: give 'heads' "
+                             "or 'channels'");
+  const int64_t hd = model.headDim(), group = model.heads / model.kvHeads;
+  std::vector<::ftl::SparsePlacement> placements;
+  for (Attribute t : adapter.getTensors()) {
+    StringRef tensor = cast<StringAttr>(t).getValue();
+    if (tensor.ends_with(".bias"))
+      continue; // biases of selected layers stay as they are
+    SmallVector<StringRef, 5> parts;
+    tensor.split(parts, '.');
+    int64_t layer = 0;
+    if (parts.size() != 5 || parts[0] != "layers" ||
+        parts[1].getAsInteger(10, layer))
+      return adapter.emitError("structured fine-tuning trains heads and "
+                               "channels of attention and MLP weights; '")
+             << tensor << "' is not one";
+    std::string module = (parts[2] + "." + parts[3]).str();
+    ::ftl::SparsePlacement sp;
+    sp.adapter = adapter.getName().str();
+    sp.weight = tensor.str();
+    sp.pick = "structured";
+    sp.layer = layer;
+    if (module == "attn.q" || module == "attn.k" || module == "attn.v" ||
+        module == "attn.o") {
+      if (heads == 0)
+        continue;
+      sp.blockKind = "heads";
+      sp.blockUnits = model.kvHeads;
+      sp.blockChosen = heads;
+      sp.blockWidth =
+          module == "attn.k" || module == "attn.v" ? hd : group * hd;
+      sp.blockCols = module == "attn.o";
+    } else if (module == "mlp.gate" || module == "mlp.up" ||
+               module == "mlp.down") {
+      if (channels == 0)
+        continue;
+      sp.blockKind = "channels";
+      sp.blockUnits = model.ffn;
+      sp.blockChosen = channels;
+      sp.blockWidth = 1;
+      sp.blockCols = module == "mlp.down";
+    } else {
+      return adapter.emitError("structured fine-tuning trains heads and "
+                               "channels of attention and MLP weights; '")
+             << tensor << "' is not one";
+    }
+    if (failed(matrixShape(adapter, model, tensor, sp.rows, sp.cols)))
+      return failure();
+    sp.numel = sp.rows * sp.cols;
+    int64_t across = sp.blockCols ? sp.rows : sp.cols;
+    sp.k = sp.blockChosen * sp.blockWidth * across;
+    sp.density = double(sp.k) / double(sp.numel);
+    placements.push_back(std::move(sp));
+  }
+  return placements;
+}
+
 /// The base weights of a `sparse(...)` adapter and how their entries are
 /// picked.
 FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
     fd::AdapterOp adapter, const ::ftl::lang::ModelInfo &model) {
+  if (adapter.getKind() == "structured")
+    return planStructured(adapter, model);
   std::vector<::ftl::SparsePlacement> placements;
   DictionaryAttr config = adapter.getConfig();
   double density = 0;
@@ -389,19 +481,12 @@ FailureOr<std::vector<::ftl::SparsePlacement>>(::ftl::planSparse)(
       return adapter.emitError("sparse fine-tuning trains entries of linear "
                                "weights (attn, mlp, head); '")
              << tensor << "' is not one";
-    std::vector<::ftl::lang::ParamTensor> params =
-        ::ftl::lang::enumerateParams(model);
-    auto base = llvm::find_if(params, [&](const ::ftl::lang::ParamTensor &p) {
-      return p.name == tensor;
-    });
-    if (base == params.end() || base->shape.size() != 2)
-      return adapter.emitError("model has no matrix '") << tensor << "'";
     ::ftl::SparsePlacement sp;
+    if (failed(matrixShape(adapter, model, tensor, sp.rows, sp.cols)))
+      return failure();
     sp.adapter = adapter.getName().str();
     sp.weight = tensor.str();
     sp.density = density;
-    sp.rows = base->shape[0];
-    sp.cols = base->shape[1];
     sp.numel = sp.rows * sp.cols;
     sp.k = std::clamp<int64_t>(std::llround(density * double(sp.numel)), 1,
                                sp.numel);
@@ -492,7 +577,7 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
           return failure();
         continue;
       }
-      if (adapter.getKind() == "sparse") {
+      if (adapter.getKind() == "sparse" || adapter.getKind() == "structured") {
         auto placed = ::ftl::planSparse(adapter, plan.model.info);
         if (failed(placed))
           return failure();
@@ -630,6 +715,7 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
     std::string prefix = adapter ? (adapter.getName() + ".").str() : "";
     // Sparse and half adapters train base entries: the tensors they own.
     bool ownsBase = adapter && (adapter.getKind() == "sparse" ||
+                                adapter.getKind() == "structured" ||
                                 adapter.getKind() == "half");
     auto owned = [&](StringRef name) {
       return llvm::any_of(adapter.getTensors(), [&](Attribute a) {
