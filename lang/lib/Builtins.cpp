@@ -225,8 +225,9 @@ static const P structuredParams[] = {
 };
 static const P randomParams[] = {
     {"rate", "fraction", "0", "share of positions (or entries) chosen"},
-    {"span", "enum(all|prompt|response|thought)", "all",
-     "where input tokens are masked (Masked Thought)"},
+    {"span", "enum(all|prompt|response|thought)", "thought",
+     "where input tokens are masked (Masked Thought): the response's "
+     "(thought, response), the prompt's, or all"},
 };
 static const llvm::ArrayRef<P> magnitudeParams;
 static const P principalParams[] = {
