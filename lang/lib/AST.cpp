@@ -27,8 +27,8 @@ public:
       return;
     case Stmt::Kind::Binding: {
       const auto *b = llvm::cast<BindingStmt>(s);
-      os << "Binding " << spelling(b->getBindingKind()) << " '"
-         << b->getName() << "'\n";
+      os << "Binding " << spelling(b->getBindingKind()) << " '" << b->getName()
+         << "'\n";
       expr(b->getValue(), depth + 1);
       return;
     }
@@ -45,7 +45,7 @@ public:
     }
     case Stmt::Kind::Freeze: {
       const auto *f = llvm::cast<FreezeStmt>(s);
-      os << "Freeze\n";
+      os << (f->isReinit() ? "Reinit\n" : "Freeze\n");
       for (const Expr *t : f->getTargets())
         expr(t, depth + 1);
       for (const Expr *e : f->getExceptions()) {

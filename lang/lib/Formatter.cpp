@@ -147,7 +147,7 @@ std::string ftl::lang::printExpr(const Expr *expr) {
       // `lo..` followed by `.` ends the range, so a field needs parentheses.
       std::string hi = printWithParens(range->getHi(), 6);
       out += range->getLo() && StringRef(hi).starts_with(".") ? "(" + hi + ")"
-                                                               : hi;
+                                                              : hi;
     }
     return out;
   }
@@ -215,14 +215,18 @@ struct Line {
   bool blank = false;
   bool commentOnly = false; ///< `code` is a whole-line comment
 
-  static Line codeLine(std::string code) { return {std::move(code), "", false, false}; }
+  static Line codeLine(std::string code) {
+    return {std::move(code), "", false, false};
+  }
   static Line commentLine(unsigned indent, const Token &comment) {
     return {std::string(indent, ' ') + comment.getSpelling().rtrim().str(), "",
             false, true};
   }
   static Line blankLine() { return {"", "", true, false}; }
   /// Whether a trailing comment can be added.
-  bool takesTrailing() const { return !blank && !commentOnly && comment.empty(); }
+  bool takesTrailing() const {
+    return !blank && !commentOnly && comment.empty();
+  }
 };
 
 class Formatter {
@@ -465,15 +469,16 @@ private:
   }
 
   /// Splits a sum into its terms with their signs.
-  static void flattenSum(const Expr *expr,
-                         std::vector<std::pair<std::string, const Expr *>> &terms,
-                         std::string sign = "+") {
+  static void
+  flattenSum(const Expr *expr,
+             std::vector<std::pair<std::string, const Expr *>> &terms,
+             std::string sign = "+") {
     if (const auto *binary = llvm::dyn_cast<BinaryExpr>(expr))
       if (binary->getOp() == BinaryOp::Add ||
           binary->getOp() == BinaryOp::Sub) {
         flattenSum(binary->getLHS(), terms, sign);
-        terms.push_back({binary->getOp() == BinaryOp::Add ? "+" : "-",
-                         binary->getRHS()});
+        terms.push_back(
+            {binary->getOp() == BinaryOp::Add ? "+" : "-", binary->getRHS()});
         return;
       }
     terms.push_back({sign, expr});
@@ -498,9 +503,8 @@ private:
 
   /// Units of an expression that may break: pipeline stages or sum terms.
   /// Returns the number of break points that the layout rules force.
-  bool exprUnits(const Expr *expr, std::string prefix,
-                 std::vector<Unit> &units, unsigned &continuation,
-                 unsigned indent) {
+  bool exprUnits(const Expr *expr, std::string prefix, std::vector<Unit> &units,
+                 unsigned &continuation, unsigned indent) {
     if (llvm::isa<PipeExpr>(expr)) {
       const Expr *head;
       std::vector<const CallExpr *> stages;
@@ -542,8 +546,8 @@ private:
       return false;
     case Stmt::Kind::Binding: {
       const auto *b = llvm::cast<BindingStmt>(stmt);
-      std::string prefix =
-          spelling(b->getBindingKind()).str() + " " + b->getName().str() + " = ";
+      std::string prefix = spelling(b->getBindingKind()).str() + " " +
+                           b->getName().str() + " = ";
       return exprUnits(b->getValue(), prefix, units, continuation, indent);
     }
     case Stmt::Kind::Adapter: {
@@ -564,7 +568,8 @@ private:
         targets.push_back(printExpr(t));
       for (const Expr *e : f->getExceptions())
         exceptions.push_back(printExpr(e));
-      std::string text = "freeze " + llvm::join(targets, ", ");
+      std::string text =
+          (f->isReinit() ? "reinit " : "freeze ") + llvm::join(targets, ", ");
       if (!exceptions.empty())
         text += " except " + llvm::join(exceptions, ", ");
       units.push_back({text, end});
@@ -573,11 +578,13 @@ private:
     case Stmt::Kind::Train: {
       const auto *t = llvm::cast<TrainStmt>(stmt);
       // An objective written inline breaks only when the line is too long.
-      exprUnits(t->getObjective(), "train " + printExpr(t->getModel()) + " with ",
-                units, continuation, indent);
+      exprUnits(t->getObjective(),
+                "train " + printExpr(t->getModel()) + " with ", units,
+                continuation, indent);
       for (const TrainClause &clause : t->getClauses())
-        units.push_back({clause.name.str() + " " + printClauseValue(clause.value),
-                         clause.value->getRange().End.getPointer()});
+        units.push_back(
+            {clause.name.str() + " " + printClauseValue(clause.value),
+             clause.value->getRange().End.getPointer()});
       continuation = indent + 2;
       return false;
     }
@@ -665,8 +672,9 @@ private:
       bool isClause = isTrain && u.breakPrefix.empty();
       // Train layout: the optimizer and schedule stay on the line of the
       // objective when they fit; the other clauses share continuation lines.
-      bool headClause = isClause && (StringRef(u.text).starts_with("using ") ||
-                                     StringRef(u.text).starts_with("schedule "));
+      bool headClause =
+          isClause && (StringRef(u.text).starts_with("using ") ||
+                       StringRef(u.text).starts_with("schedule "));
       bool sameGroup = headClause ? !onClauseLine : onClauseLine;
       // A clause whose value starts with '(' never begins a line: the parser
       // reads `clip (x)` at the start of a line as a call statement.
@@ -682,8 +690,8 @@ private:
         onClauseLine = !headClause;
       if (!u.breakPrefix.empty() || isClause || commentHere || !fits) {
         out.push_back({current, currentEnd});
-        unsigned at = u.continuation >= 0 ? unsigned(u.continuation)
-                                          : continuation;
+        unsigned at =
+            u.continuation >= 0 ? unsigned(u.continuation) : continuation;
         current = std::string(at, ' ') + u.breakPrefix + u.text;
       } else {
         current += u.joiner + u.text;
@@ -717,8 +725,7 @@ private:
           break;
         if (!nextEndSrc && lineOf(p) != lineOf(end - 1) && p >= end)
           break;
-        if (lines.back().takesTrailing() &&
-            lineOf(p) == lineOf(lineEndSrc - 1))
+        if (lines.back().takesTrailing() && lineOf(p) == lineOf(lineEndSrc - 1))
           lines.back().comment = c.getSpelling().rtrim().str();
         else
           lines.push_back(

@@ -22,8 +22,8 @@ using llvm::SMRange;
 using llvm::StringRef;
 
 static const StringRef trainClauseNames[] = {
-    "using",    "schedule",   "steps",      "epochs",     "batch",
-    "seq",      "accumulate", "clip",       "eval_every", "eval_on",
+    "using",     "schedule",   "steps",     "epochs",     "batch",
+    "seq",       "accumulate", "clip",      "eval_every", "eval_on",
     "log_every", "save_every", "recompute", "device",     "precision",
 };
 
@@ -200,7 +200,8 @@ private:
   }
 
   /// `expr`, or null (after reporting) when its tree is too deep.
-  template <typename T> const T *bounded(const T *expr) {
+  template <typename T>
+  const T *bounded(const T *expr) {
     if (!expr || expr->getDepth() <= maxNestingDepth)
       return expr;
     reportTooDeep(prev().getRange(), /*blocks=*/false);
@@ -232,6 +233,7 @@ private:
     case TokenKind::kw_data:
     case TokenKind::kw_adapter:
     case TokenKind::kw_freeze:
+    case TokenKind::kw_reinit:
     case TokenKind::kw_objective:
     case TokenKind::kw_train:
     case TokenKind::kw_eval:
@@ -302,6 +304,7 @@ private:
     case TokenKind::kw_adapter:
       return parseAdapter();
     case TokenKind::kw_freeze:
+    case TokenKind::kw_reinit:
       return parseFreeze();
     case TokenKind::kw_train:
       return parseTrain();
@@ -399,11 +402,13 @@ private:
       return nullptr;
     const auto *call = llvm::dyn_cast<CallExpr>(kind);
     if (!call) {
-      diags.report(kind->getRange(), diag::ExpectedToken,
-                   {"an adapter kind such as 'lora(rank: 8)'", "an expression"});
+      diags.report(
+          kind->getRange(), diag::ExpectedToken,
+          {"an adapter kind such as 'lora(rank: 8)'", "an expression"});
       return nullptr;
     }
-    if (!expect(TokenKind::kw_on, "'on' and the parameters the adapter goes on"))
+    if (!expect(TokenKind::kw_on,
+                "'on' and the parameters the adapter goes on"))
       return nullptr;
     llvm::SmallVector<const Expr *, 4> targets;
     if (!parseSelectorList(targets))
@@ -412,18 +417,20 @@ private:
                                        context.copy(llvm::ArrayRef(targets)));
   }
 
+  /// `freeze sel, ... [except sel, ...]` and `reinit sel, ...`.
   const Stmt *parseFreeze() {
     SMLoc start = cur().getLoc();
+    bool reinit = cur().getKind() == TokenKind::kw_reinit;
     advance();
     llvm::SmallVector<const Expr *, 4> targets, exceptions;
     if (!parseSelectorList(targets))
       return nullptr;
-    if (consumeIf(TokenKind::kw_except))
+    if (!reinit && consumeIf(TokenKind::kw_except))
       if (!parseSelectorList(exceptions))
         return nullptr;
-    return context.create<FreezeStmt>(rangeFrom(start),
-                                      context.copy(llvm::ArrayRef(targets)),
-                                      context.copy(llvm::ArrayRef(exceptions)));
+    return context.create<FreezeStmt>(
+        rangeFrom(start), context.copy(llvm::ArrayRef(targets)),
+        context.copy(llvm::ArrayRef(exceptions)), reinit);
   }
 
   const Stmt *parseTrain() {
@@ -443,8 +450,8 @@ private:
       // next statement (a call, `pairs += ...`).
       if (!known && cur().startsLine())
         break;
-      if (known && (peek().is(TokenKind::l_paren) ||
-                    peek().is(TokenKind::plus_equal)) &&
+      if (known &&
+          (peek().is(TokenKind::l_paren) || peek().is(TokenKind::plus_equal)) &&
           cur().startsLine())
         break;
       if (!known) {
@@ -458,8 +465,7 @@ private:
           candidates.push_back(clause.str());
         std::string suggestion = suggestName(name, candidates);
         if (!suggestion.empty())
-          diag.attachNote(cur().getRange(), diag::NoteDidYouMean,
-                          {suggestion});
+          diag.attachNote(cur().getRange(), diag::NoteDidYouMean, {suggestion});
         return nullptr;
       }
       SMRange nameRange = cur().getRange();
@@ -593,10 +599,9 @@ private:
       moduleEnd = partRange.End;
     }
     StringRef module = context.copy(StringRef(dotted));
-    return context.create<ImportStmt>(rangeFrom(start), module,
-                                      SMRange(moduleStart, moduleEnd),
-                                      /*isPath=*/false,
-                                      context.copy(llvm::ArrayRef(names)));
+    return context.create<ImportStmt>(
+        rangeFrom(start), module, SMRange(moduleStart, moduleEnd),
+        /*isPath=*/false, context.copy(llvm::ArrayRef(names)));
   }
 
   bool parseImportNames(llvm::SmallVectorImpl<ImportStmt::Name> &names) {
@@ -708,7 +713,8 @@ private:
         }
         if (!expect(TokenKind::r_square))
           return nullptr;
-        expr = bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
+        expr =
+            bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
         if (!expr)
           return nullptr;
         continue;
@@ -765,7 +771,8 @@ private:
       const auto *call = llvm::dyn_cast<CallExpr>(rhs);
       if (!call) {
         diags.report(SMRange(opStart, prev().getEndLoc()),
-                     diag::ExpectedPipeTarget, {"an expression that is not a call"});
+                     diag::ExpectedPipeTarget,
+                     {"an expression that is not a call"});
         return nullptr;
       }
       lhs = bounded(context.create<PipeExpr>(rangeFrom(start), lhs, call));
@@ -939,7 +946,8 @@ private:
         const Expr *index = parseExpr();
         if (!index || !expect(TokenKind::r_square))
           return nullptr;
-        expr = bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
+        expr =
+            bounded(context.create<IndexExpr>(rangeFrom(start), expr, index));
         continue;
       }
       break;
@@ -976,9 +984,9 @@ private:
     }
     if (!expect(TokenKind::r_paren, "')' to close the argument list"))
       return nullptr;
-    return bounded(context.create<CallExpr>(rangeFrom(start), callee,
-                                            calleeRange,
-                                            context.copy(llvm::ArrayRef(args))));
+    return bounded(
+        context.create<CallExpr>(rangeFrom(start), callee, calleeRange,
+                                 context.copy(llvm::ArrayRef(args))));
   }
 
   bool parseNumber(StringRef text, bool isFloat, double &out, int64_t &iout) {
@@ -1049,7 +1057,10 @@ private:
         diags.report(range, diag::InvalidNumber, {spelling.str(), tooLarge});
         return nullptr;
       }
-      double scale = unit == "ms" ? 1e-3 : unit == "s" ? 1 : unit == "m" ? 60 : 3600;
+      double scale = unit == "ms"  ? 1e-3
+                     : unit == "s" ? 1
+                     : unit == "m" ? 60
+                                   : 3600;
       return context.create<DurationExpr>(range, value * scale);
     }
     case TokenKind::string:

@@ -1094,7 +1094,7 @@ void SemaImpl::checkFreeze(const FreezeStmt *stmt) {
     const Symbol *modelSymbol = nullptr;
     if (!resolveSelectorExpr(target, tensors, &modelSymbol))
       continue;
-    if (!modelSymbol || !modelSymbol->decl)
+    if (!modelSymbol || !modelSymbol->decl || stmt->isReinit())
       continue;
     modelDecl = modelSymbol->decl;
     explicitlyFrozen[modelDecl] = true;

@@ -61,10 +61,9 @@ public:
       : builder(&context), sourceMgr(sourceMgr), program(program) {}
 
   mlir::OwningOpRef<mlir::ModuleOp> generate() {
-    module = mlir::ModuleOp::create(loc(program.main.stmts.empty()
-                                            ? llvm::SMLoc()
-                                            : program.main.stmts.front()
-                                                  ->getLoc()));
+    module = mlir::ModuleOp::create(
+        loc(program.main.stmts.empty() ? llvm::SMLoc()
+                                       : program.main.stmts.front()->getLoc()));
     builder.setInsertionPointToEnd(module->getBody());
     if (program.info.hasSeed)
       builder.create<fd::SeedOp>(seedLoc(), program.info.seed);
@@ -205,7 +204,7 @@ private:
     double value;
     if (spec == "duration") {
       // "10s", "500ms": seconds.
-      double scale = d.consume_back("ms") ? 1e-3
+      double scale = d.consume_back("ms")  ? 1e-3
                      : d.consume_back("s") ? 1
                      : d.consume_back("m") ? 60
                      : d.consume_back("h") ? 3600
@@ -231,9 +230,10 @@ private:
         continue;
       StringRef name = p.plainName();
       bool given = llvm::is_contained(alsoGiven, name) ||
-                   llvm::any_of(attrs, [&](const mlir::NamedAttribute &a) {
-                     return a.getName() == name;
-                   }) ||
+                   llvm::any_of(attrs,
+                                [&](const mlir::NamedAttribute &a) {
+                                  return a.getName() == name;
+                                }) ||
                    llvm::any_of(operandNames, [&](mlir::Attribute a) {
                      return llvm::cast<mlir::StringAttr>(a).getValue() == name;
                    });
@@ -366,8 +366,8 @@ private:
         const Expr *index = llvm::cast<IndexExpr>(*it)->getIndex();
         segment.kind = SelectorSegment::Kind::Index;
         auto intOf = [&](const Expr *x) -> int64_t {
-          auto attr = llvm::dyn_cast_or_null<mlir::IntegerAttr>(
-              literalAttr(x, "int"));
+          auto attr =
+              llvm::dyn_cast_or_null<mlir::IntegerAttr>(literalAttr(x, "int"));
           return attr ? attr.getInt() : 0;
         };
         if (llvm::isa<WildcardExpr>(index)) {
@@ -434,12 +434,15 @@ private:
     for (const Expr *target : stmt->getTargets())
       for (std::string &t : selectorTensors(target, model))
         tensors.push_back(std::move(t));
+    if (stmt->isReinit()) {
+      builder.create<fd::ReinitOp>(loc(stmt), model, stringArray(tensors));
+      return;
+    }
     llvm::SmallVector<mlir::Value> adapters;
     for (const Expr *e : stmt->getExceptions()) {
       if (const auto *name = llvm::dyn_cast<NameExpr>(e)) {
         Binding *b = env->lookup(name->getName());
-        if (b && b->value &&
-            llvm::isa<fd::AdapterType>(b->value.getType())) {
+        if (b && b->value && llvm::isa<fd::AdapterType>(b->value.getType())) {
           adapters.push_back(b->value);
           continue;
         }
@@ -466,12 +469,12 @@ private:
       else if (clause.name == "eval_on")
         evalData = genExpr(clause.value);
       else {
-        StringRef spec = clause.name == "clip" ? "number"
-                         : (clause.name == "recompute" ||
-                            clause.name == "device" ||
-                            clause.name == "precision")
-                             ? "string"
-                             : "int";
+        StringRef spec =
+            clause.name == "clip" ? "number"
+            : (clause.name == "recompute" || clause.name == "device" ||
+               clause.name == "precision")
+                ? "string"
+                : "int";
         if (mlir::Attribute attr = literalAttr(clause.value, spec))
           attrs.push_back(builder.getNamedAttr(clause.name, attr));
       }
@@ -495,9 +498,9 @@ private:
     llvm::SmallVector<mlir::Type> types;
     for (mlir::Value v : initial)
       types.push_back(v.getType());
-    auto loop = builder.create<fd::LoopOp>(
-        loc(stmt), types, stmt->getVar(), lo, hi, initial,
-        stmt->getUntil() != nullptr);
+    auto loop =
+        builder.create<fd::LoopOp>(loc(stmt), types, stmt->getVar(), lo, hi,
+                                   initial, stmt->getUntil() != nullptr);
     mlir::Block *body = new mlir::Block();
     loop.getBody().push_back(body);
     body->addArgument(builder.getI64Type(), loc(stmt));
@@ -569,10 +572,12 @@ private:
     switch (e->getKind()) {
     case Expr::Kind::Integer:
       return builder.create<mlir::arith::ConstantOp>(
-          loc(e), builder.getI64IntegerAttr(llvm::cast<IntegerExpr>(e)->getValue()));
+          loc(e),
+          builder.getI64IntegerAttr(llvm::cast<IntegerExpr>(e)->getValue()));
     case Expr::Kind::Float:
       return builder.create<mlir::arith::ConstantOp>(
-          loc(e), builder.getF64FloatAttr(llvm::cast<FloatExpr>(e)->getValue()));
+          loc(e),
+          builder.getF64FloatAttr(llvm::cast<FloatExpr>(e)->getValue()));
     case Expr::Kind::Percent:
       return builder.create<mlir::arith::ConstantOp>(
           loc(e),
@@ -671,8 +676,8 @@ private:
   mlir::Value genBinary(const BinaryExpr *b) {
     // Objective algebra.
     bool isObjective = b->getType() && b->getType()->is(Type::Kind::Objective);
-    if (isObjective && (b->getOp() == BinaryOp::Add ||
-                        b->getOp() == BinaryOp::Sub)) {
+    if (isObjective &&
+        (b->getOp() == BinaryOp::Add || b->getOp() == BinaryOp::Sub)) {
       llvm::SmallVector<mlir::Value> terms;
       flattenObjectiveSum(b, 1.0, terms);
       return builder.create<fd::ObjectiveSumOp>(
@@ -682,7 +687,8 @@ private:
     mlir::Value lhs = genExpr(b->getLHS());
     mlir::Value rhs = genExpr(b->getRHS());
     if (isObjective) {
-      mlir::Value objective = llvm::isa<fd::ObjectiveType>(lhs.getType()) ? lhs : rhs;
+      mlir::Value objective =
+          llvm::isa<fd::ObjectiveType>(lhs.getType()) ? lhs : rhs;
       mlir::Value weight = objective == lhs ? rhs : lhs;
       weight = toF64(weight, nullptr);
       if (b->getOp() == BinaryOp::Div) {
@@ -706,14 +712,17 @@ private:
     using IP = mlir::arith::CmpIPredicate;
     switch (b->getOp()) {
     case BinaryOp::Add:
-      return isFloat ? (mlir::Value)builder.create<mlir::arith::AddFOp>(l, lhs, rhs)
-                     : builder.create<mlir::arith::AddIOp>(l, lhs, rhs);
+      return isFloat
+                 ? (mlir::Value)builder.create<mlir::arith::AddFOp>(l, lhs, rhs)
+                 : builder.create<mlir::arith::AddIOp>(l, lhs, rhs);
     case BinaryOp::Sub:
-      return isFloat ? (mlir::Value)builder.create<mlir::arith::SubFOp>(l, lhs, rhs)
-                     : builder.create<mlir::arith::SubIOp>(l, lhs, rhs);
+      return isFloat
+                 ? (mlir::Value)builder.create<mlir::arith::SubFOp>(l, lhs, rhs)
+                 : builder.create<mlir::arith::SubIOp>(l, lhs, rhs);
     case BinaryOp::Mul:
-      return isFloat ? (mlir::Value)builder.create<mlir::arith::MulFOp>(l, lhs, rhs)
-                     : builder.create<mlir::arith::MulIOp>(l, lhs, rhs);
+      return isFloat
+                 ? (mlir::Value)builder.create<mlir::arith::MulFOp>(l, lhs, rhs)
+                 : builder.create<mlir::arith::MulIOp>(l, lhs, rhs);
     case BinaryOp::Div:
       return builder.create<mlir::arith::DivFOp>(l, lhs, rhs);
     case BinaryOp::And:
@@ -811,8 +820,8 @@ private:
       if (u->getOp() == UnaryOp::Not)
         return builder.create<fd::RecordArithOp>(l, builder.getI1Type(), "not",
                                                  v, mlir::Value());
-      mlir::Value zero =
-          builder.create<fd::ConstantOp>(l, valueType, builder.getF64FloatAttr(0));
+      mlir::Value zero = builder.create<fd::ConstantOp>(
+          l, valueType, builder.getF64FloatAttr(0));
       return builder.create<fd::RecordArithOp>(l, valueType, "sub", zero, v);
     }
     case Expr::Kind::Binary: {
@@ -861,9 +870,9 @@ private:
                      : b->getOp() == BinaryOp::Div ? "div"
                      : b->getOp() == BinaryOp::And ? "and"
                                                    : "or";
-      mlir::Type resultType =
-          (op == "and" || op == "or") ? (mlir::Type)builder.getI1Type()
-                                      : (mlir::Type)valueType;
+      mlir::Type resultType = (op == "and" || op == "or")
+                                  ? (mlir::Type)builder.getI1Type()
+                                  : (mlir::Type)valueType;
       return builder.create<fd::RecordArithOp>(l, resultType, op, lhs, rhs);
     }
     default:
@@ -876,8 +885,8 @@ private:
   void genRecordRegion(mlir::Region &region, const Expr *e) {
     mlir::Block *block = new mlir::Block();
     region.push_back(block);
-    mlir::Value record = block->addArgument(
-        fd::RecordType::get(builder.getContext()), loc(e));
+    mlir::Value record =
+        block->addArgument(fd::RecordType::get(builder.getContext()), loc(e));
     mlir::OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(block);
     mlir::Value v = genRecordExpr(e, record);
@@ -890,8 +899,7 @@ private:
 
   /// Splits a built-in call's arguments into SSA operands, literal
   /// attributes and record-level regions (returned as expressions).
-  void bindArgs(const Builtin *builtin, const CallExpr *call,
-                const Expr *piped,
+  void bindArgs(const Builtin *builtin, const CallExpr *call, const Expr *piped,
                 llvm::SmallVectorImpl<mlir::NamedAttribute> &attrs,
                 llvm::SmallVectorImpl<mlir::Value> &operands,
                 llvm::SmallVectorImpl<mlir::Attribute> &operandNames,
@@ -935,10 +943,10 @@ private:
         for (const BuiltinParam &p : builtin->params)
           if (p.isVariadicKeyword())
             spec = p.type;
-      bool recordLevel = spec == "pred" || spec == "recexpr" ||
-                         (spec == "pred|selection" &&
-                          !(value->getType() &&
-                            value->getType()->is(Type::Kind::Selection)));
+      bool recordLevel =
+          spec == "pred" || spec == "recexpr" ||
+          (spec == "pred|selection" &&
+           !(value->getType() && value->getType()->is(Type::Kind::Selection)));
       if (recordLevel && recordArgs) {
         recordArgs->push_back({name, value});
         continue;
@@ -993,11 +1001,11 @@ private:
               "kv_heads", builder.getI64IntegerAttr(intAttr("heads"))));
         if (intAttr("ffn") < 0)
           attrs.push_back(builder.getNamedAttr(
-              "ffn", builder.getI64IntegerAttr(
-                         ((8 * intAttr("dim") / 3) + 7) / 8 * 8)));
+              "ffn", builder.getI64IntegerAttr(((8 * intAttr("dim") / 3) + 7) /
+                                               8 * 8)));
       }
-      StringRef bindingName = currentBindingName.empty() ? "model"
-                                                         : currentBindingName;
+      StringRef bindingName =
+          currentBindingName.empty() ? "model" : currentBindingName;
       auto op = builder.create<fd::ModelBuildOp>(l, fd::ModelType::get(ctx),
                                                  name, bindingName);
       setAttrs(op);
@@ -1010,7 +1018,8 @@ private:
       auto op = builder.create<fd::ModelLoadOp>(
           l, fd::ModelType::get(ctx), path,
           currentBindingName.empty() ? StringRef("model") : currentBindingName);
-      if (const auto *str = llvm::dyn_cast<StringExpr>(call->getArgs()[0].value))
+      if (const auto *str =
+              llvm::dyn_cast<StringExpr>(call->getArgs()[0].value))
         if (const Type *t = call->getType())
           if (const ModelInfo *info = t->getModelInfo()) {
             modelInfos[op.getResult().getAsOpaquePointer()] = *info;
@@ -1058,11 +1067,11 @@ private:
           continue;
         if (name == "jsonl" && arg.name != "on_error" &&
             arg.name != "invalid_utf8" && arg.name != "path")
-          fields.push_back(builder.getNamedAttr(
-              arg.name, literalAttr(arg.value, "string")));
+          fields.push_back(
+              builder.getNamedAttr(arg.name, literalAttr(arg.value, "string")));
         else if (arg.name != "path")
-          attrs.push_back(builder.getNamedAttr(
-              arg.name, literalAttr(arg.value, "string")));
+          attrs.push_back(
+              builder.getNamedAttr(arg.name, literalAttr(arg.value, "string")));
       }
       auto op = builder.create<fd::DataSourceOp>(
           l, fd::DataType::get(ctx), name, path,
@@ -1078,7 +1087,8 @@ private:
       for (const Argument &arg : call->getArgs()) {
         if (arg.name == "by" || arg.name == "cap" || arg.name == "total") {
           attrs.push_back(builder.getNamedAttr(
-              arg.name, literalAttr(arg.value, arg.name == "by" ? "string" : "int")));
+              arg.name,
+              literalAttr(arg.value, arg.name == "by" ? "string" : "int")));
           continue;
         }
         sources.push_back(env->lookup(arg.name)->value);
@@ -1103,8 +1113,8 @@ private:
       addDefaults(builtin, attrs, operandNames, regionNames);
       auto op = builder.create<fd::DataOp>(
           l, mlir::TypeRange{fd::DataType::get(ctx)}, name, operands,
-          builder.getArrayAttr(operandNames), builder.getArrayAttr(regionParams),
-          recordArgs.size());
+          builder.getArrayAttr(operandNames),
+          builder.getArrayAttr(regionParams), recordArgs.size());
       setAttrs(op);
       for (size_t i = 0; i < recordArgs.size(); ++i)
         genRecordRegion(op.getRecordExprs()[i], recordArgs[i].second);
@@ -1141,9 +1151,9 @@ private:
     if (category == "metric") {
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
       addDefaults(builtin, attrs, operandNames);
-      auto op = builder.create<fd::MetricOp>(l, builder.getF64Type(), name,
-                                             operands,
-                                             builder.getArrayAttr(operandNames));
+      auto op =
+          builder.create<fd::MetricOp>(l, builder.getF64Type(), name, operands,
+                                       builder.getArrayAttr(operandNames));
       setAttrs(op);
       return op;
     }
@@ -1159,7 +1169,8 @@ private:
       mlir::Value samples = genExpr(piped ? piped : call->getArgs()[0].value);
       mlir::Value judge;
       for (const Argument &arg : call->getArgs())
-        if (arg.name == "by" || (!arg.isKeyword() && arg.value != call->getArgs()[0].value))
+        if (arg.name == "by" ||
+            (!arg.isKeyword() && arg.value != call->getArgs()[0].value))
           judge = genExpr(arg.value);
       if (!judge)
         judge = genExpr(call->getArgs().back().value);
@@ -1222,8 +1233,8 @@ private:
     info.layers = get("layers", gpt2 ? 12 : 0);
     info.heads = get("heads", gpt2 ? 12 : 0);
     info.kvHeads = gpt2 ? info.heads : get("kv_heads", info.heads);
-    info.ffn = gpt2 ? 4 * info.dim
-                    : get("ffn", ((8 * info.dim / 3) + 7) / 8 * 8);
+    info.ffn =
+        gpt2 ? 4 * info.dim : get("ffn", ((8 * info.dim / 3) + 7) / 8 * 8);
     info.ctx = get("ctx", gpt2 ? 1024 : 2048);
     info.tied = gpt2 || getBool("tied", false);
     info.qkvBias = gpt2 || getBool("qkv_bias", false);
@@ -1252,8 +1263,7 @@ private:
         positional.push_back(arg.value);
     auto bindParam = [&](const Param &param, const Expr *value) {
       static const StringRef literalTypes[] = {
-          "int",   "number", "percent", "duration",
-          "string", "regex", "bool"};
+          "int", "number", "percent", "duration", "string", "regex", "bool"};
       if (llvm::is_contained(literalTypes, param.typeName))
         calleeEnv->names[param.name] = {mlir::Value(), value, callerEnv};
       else

@@ -269,6 +269,25 @@ llvm::Error Interpreter::exec(Operation *op) {
         return llvm::Error::success();
       })
       .Case<fd::ModelMergeOp>([&](Operation *o) { return execMerge(o); })
+      .Case<fd::ReinitOp>([&](fd::ReinitOp o) -> llvm::Error {
+        // The same stream as when the model was built: a re-initialised
+        // tensor equals the fresh model's, bit for bit.
+        auto m = model(o.getModel());
+        if (!m)
+          return m.takeError();
+        Rng init = rng.derive("init:" + (*m)->name);
+        for (mlir::Attribute a : o.getTensors()) {
+          llvm::StringRef name = cast<mlir::StringAttr>(a).getValue();
+          const Tensor *t = (*m)->weights.find(name);
+          if (!t)
+            return error(o, "model '" + (*m)->name + "' has no tensor '" +
+                                name + "'");
+          llvm::SmallVector<int64_t, 2> shape(t->shape());
+          (*m)->weights.set(name, initParam((*m)->config, name, shape, init));
+          (*m)->sparseMasks.erase(name.str());
+        }
+        return llvm::Error::success();
+      })
       .Case<fd::TokenizerOp>([&](fd::TokenizerOp o) -> llvm::Error {
         std::shared_ptr<Tokenizer> tok;
         if (o.getKind() == "bytes") {

@@ -102,6 +102,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "mask 'principal'",
       "mask 'lottery'",
       "freeze",
+      "reinit",
       "train",
       "loop",
       "generate",

@@ -10,7 +10,7 @@ let x = (1 + )
 
 // -----
 
-// expected-error @+1 {{expected a statement (seed, model, tokenizer, data, adapter, freeze, objective, train, eval, loop, let, log, save, def, import or a call), found '}' [expected-statement]}}
+// expected-error @+1 {{expected a statement (seed, model, tokenizer, data, adapter, freeze, reinit, objective, train, eval, loop, let, log, save, def, import or a call), found '}' [expected-statement]}}
 }
 
 // -----

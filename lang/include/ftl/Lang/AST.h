@@ -346,8 +346,8 @@ class BinaryExpr : public Expr {
 public:
   BinaryExpr(llvm::SMRange range, BinaryOp op, llvm::SMRange opRange,
              const Expr *lhs, const Expr *rhs)
-      : Expr(Kind::Binary, range, depthOf(lhs, rhs)), op(op),
-        opRange(opRange), lhs(lhs), rhs(rhs) {}
+      : Expr(Kind::Binary, range, depthOf(lhs, rhs)), op(op), opRange(opRange),
+        lhs(lhs), rhs(rhs) {}
   BinaryOp getOp() const { return op; }
   llvm::SMRange getOpRange() const { return opRange; }
   const Expr *getLHS() const { return lhs; }
@@ -489,18 +489,23 @@ private:
   llvm::ArrayRef<const Expr *> targets;
 };
 
-/// `freeze base except a, base.layers[-1]`
+/// `freeze base except a, base.layers[-1]`, and `reinit base.layers[-1]`
+/// (the selected parameters get their initial values from the seed again;
+/// no exceptions).
 class FreezeStmt : public Stmt {
 public:
   FreezeStmt(llvm::SMRange range, llvm::ArrayRef<const Expr *> targets,
-             llvm::ArrayRef<const Expr *> exceptions)
-      : Stmt(Kind::Freeze, range), targets(targets), exceptions(exceptions) {}
+             llvm::ArrayRef<const Expr *> exceptions, bool reinit = false)
+      : Stmt(Kind::Freeze, range), targets(targets), exceptions(exceptions),
+        reinit(reinit) {}
   llvm::ArrayRef<const Expr *> getTargets() const { return targets; }
   llvm::ArrayRef<const Expr *> getExceptions() const { return exceptions; }
+  bool isReinit() const { return reinit; }
   static bool classof(const Stmt *s) { return s->getKind() == Kind::Freeze; }
 
 private:
   llvm::ArrayRef<const Expr *> targets, exceptions;
+  bool reinit;
 };
 
 /// One clause of a train statement: `using adamw(...)`, `steps 200`.
@@ -643,8 +648,8 @@ private:
 /// `pairs += new_pairs`
 class AppendStmt : public Stmt {
 public:
-  AppendStmt(llvm::SMRange range, llvm::StringRef name,
-             llvm::SMRange nameRange, const Expr *value)
+  AppendStmt(llvm::SMRange range, llvm::StringRef name, llvm::SMRange nameRange,
+             const Expr *value)
       : Stmt(Kind::Append, range), name(name), nameRange(nameRange),
         value(value) {}
   llvm::StringRef getName() const { return name; }

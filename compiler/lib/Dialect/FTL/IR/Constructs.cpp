@@ -88,6 +88,7 @@ std::string mlir::ftl::describeConstruct(Operation *op) {
       })
       .Case([&](AdapterOp o) { return quoted("adapter", o.getKind()); })
       .Case([&](FreezeOp) { return std::string("freeze"); })
+      .Case([&](ReinitOp) { return std::string("reinit"); })
       .Case([&](TrainOp o) {
         // Clauses that change how a train runs are constructs of their own.
         if (auto d = o->getAttrOfType<StringAttr>("device");

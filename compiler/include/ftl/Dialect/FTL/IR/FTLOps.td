@@ -464,6 +464,20 @@ def FTL_AdapterOp : FTL_Op<"adapter"> {
   let hasVerifier = 1;
 }
 
+def FTL_ReinitOp : FTL_Op<"reinit"> {
+  let summary = "gives parameters of a model their initial values again";
+  let description = [{
+    Each of `tensors` is initialised afresh exactly as when the model was
+    built from the script's seed (top-layer re-initialisation).
+
+    ```mlir
+    ftl.reinit %base {tensors = ["layers.1.mlp.up.weight"]} : !ftl.model
+    ```
+  }];
+  let arguments = (ins FTL_ModelType:$model, StrArrayAttr:$tensors);
+  let assemblyFormat = "$model attr-dict `:` type($model)";
+}
+
 def FTL_FreezeOp : FTL_Op<"freeze"> {
   let summary = "freezes parameters of a model";
   let description = [{
