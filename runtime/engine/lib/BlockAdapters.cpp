@@ -49,6 +49,8 @@ Interpreter::execBlockAdapter(mlir::Operation *op,
         Tensor::zeros(DType::F32, {p.dim, p.hidden});
     model->adapterTensors[prefix + ".up.bias"] =
         Tensor::zeros(DType::F32, {p.dim});
+    model->blockAdapters.push_back(
+        {prefix, p.layer, p.block == "mlp", p.serial, p.scale, p.act});
   }
   auto state = std::make_shared<AdapterState>();
   state->name = adapter.getName().str();

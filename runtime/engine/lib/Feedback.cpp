@@ -48,10 +48,7 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
   for (auto &[name, a] : model.adapterTensors) {
     StringRef rest(name);
     if (StringRef(name).contains(".adapter."))
-      return llvm::createStringError(
-          "not implemented yet: generating or scoring with a parallel or "
-          "bottleneck adapter ('" +
-          name + "'); the generation decoder runs LoRA only");
+      continue; // parallel and bottleneck modules: below
     if (!rest.consume_back(".lora_A"))
       continue;
     StringRef module = rest.split('.').second;
@@ -62,6 +59,23 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
                                      "' has no matching lora_B or scale");
     view.lora[(module + ".weight").str()] =
         LoraDelta{&a, &b->second, float(scale->second)};
+  }
+  for (const ModelState::BlockAdapter &b : model.blockAdapters) {
+    auto tensor = [&](const char *suffix) -> const Tensor * {
+      auto it = model.adapterTensors.find(b.prefix + suffix);
+      return it == model.adapterTensors.end() ? nullptr : &it->second;
+    };
+    BlockAdapterDelta d;
+    d.layer = b.layer;
+    d.mlp = b.mlp;
+    d.downWeight = tensor(".down.weight");
+    d.downBias = tensor(".down.bias");
+    d.upWeight = tensor(".up.weight");
+    d.upBias = tensor(".up.bias");
+    d.scale = float(b.scale);
+    d.serial = b.serial;
+    d.act = b.act;
+    view.blocks.push_back(d);
   }
   return view;
 }

@@ -262,9 +262,12 @@ llvm::Error Interpreter::exec(Operation *op) {
           copy->weights.set(name, t.clone());
         // A frozen reference of a model with adapters is its base: the
         // adapters are left out.
-        if (!o.getFrozen())
+        if (!o.getFrozen()) {
           for (auto &[name, t] : (*source)->adapterTensors)
             copy->adapterTensors[name] = t.clone();
+          copy->loraScales = (*source)->loraScales;
+          copy->blockAdapters = (*source)->blockAdapters;
+        }
         values[o.getModel()] = copy;
         return llvm::Error::success();
       })

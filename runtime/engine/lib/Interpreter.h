@@ -56,6 +56,16 @@ struct ModelState {
   /// The trainable entries (sorted flat indices) of each base tensor a
   /// sparse adapter owns, chosen when the adapter was placed.
   std::map<std::string, std::vector<uint32_t>> sparseMasks;
+  /// Parallel and bottleneck modules placed on the model, in placement
+  /// order: their tensors' prefix and settings.
+  struct BlockAdapter {
+    std::string prefix;
+    int64_t layer = 0;
+    bool mlp = false, serial = false;
+    double scale = 1;
+    std::string act;
+  };
+  std::vector<BlockAdapter> blockAdapters;
   /// The tensor (base or adapter) with a planned name.
   Tensor *find(llvm::StringRef name);
 };

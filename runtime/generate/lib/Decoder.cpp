@@ -174,6 +174,44 @@ ftl::rt::detail::resolveModel(const ModelView &view) {
       return std::move(err);
     m.maxRank = std::max(m.maxRank, it->second->rank);
   }
+  for (const BlockAdapterDelta &d : view.blocks) {
+    if (d.layer < 0 || d.layer >= c.layers)
+      return fail("a block adapter names layer " + llvm::Twine(d.layer) +
+                  " of a " + llvm::Twine(c.layers) + "-layer model");
+    auto ref = [&](const Tensor *t, int64_t rows, int64_t cols,
+                   const char *what) -> llvm::Expected<const float *> {
+      if (!t || t->numel() != rows * std::max<int64_t>(cols, 1))
+        return fail(llvm::Twine("a block adapter's ") + what +
+                    " has the wrong size");
+      return t->dataAs<const float>();
+    };
+    int64_t r = d.downWeight ? d.downWeight->dim(0) : 0;
+    BlockRef b;
+    b.scale = d.scale;
+    b.serial = d.serial;
+    b.act = d.act == "gelu" ? 1 : d.act == "silu" ? 2 : 0;
+    auto dw = ref(d.downWeight, r, c.dim, "down weight");
+    auto db = ref(d.downBias, r, 0, "down bias");
+    auto uw = ref(d.upWeight, c.dim, r, "up weight");
+    auto ub = ref(d.upBias, c.dim, 0, "up bias");
+    if (!dw || !db || !uw || !ub) {
+      llvm::Error e =
+          llvm::joinErrors(llvm::joinErrors(dw.takeError(), db.takeError()),
+                           llvm::joinErrors(uw.takeError(), ub.takeError()));
+      return std::move(e);
+    }
+    b.down.weight = *dw;
+    b.down.bias = *db;
+    b.down.out = r;
+    b.down.in = c.dim;
+    b.up.weight = *uw;
+    b.up.bias = *ub;
+    b.up.out = c.dim;
+    b.up.in = r;
+    LayerRef &L = m.layers[d.layer];
+    (d.mlp ? L.mlpBlocks : L.attnBlocks).push_back(b);
+    m.maxBlockHidden = std::max(m.maxBlockHidden, r);
+  }
   return m;
 }
 
@@ -222,7 +260,7 @@ constexpr double kParallelWork = 1 << 18;
 struct Decoder::Buffers {
   std::unique_ptr<float[]> keys, values; // the cache
   std::vector<float> x, h, q, k, v, att, gate, up, loraTmp, finalHidden, logits,
-      scores;
+      scores, blockIn, blockHidden, blockOut;
   std::vector<float> cosTable, sinTable; // [capacity, headDim / 2]
 };
 
@@ -253,6 +291,9 @@ Decoder::Decoder(const ResolvedModel &model, int64_t slots, int64_t capacity,
   sized(buf->gate, T * c.ffn);
   sized(buf->up, T * c.ffn);
   sized(buf->loraTmp, T * model.maxRank);
+  sized(buf->blockIn, model.maxBlockHidden ? T * c.dim : 0);
+  sized(buf->blockHidden, T * model.maxBlockHidden);
+  sized(buf->blockOut, model.maxBlockHidden ? T * c.dim : 0);
   sized(buf->finalHidden, maxLogits * c.dim);
   sized(buf->logits, maxLogits * c.vocab);
   sized(buf->scores, threads * (c.heads / c.kvHeads) * cap);
@@ -541,13 +582,60 @@ void Decoder::step(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens) {
     }
     storeKv(l, tokens);
     attend(l, tokens);
-    linear(L.o, T, D, buf->att.data(), x, /*accumulate=*/true);
+    if (L.attnBlocks.empty()) {
+      linear(L.o, T, D, buf->att.data(), x, /*accumulate=*/true);
+    } else { // the sub-layer's output first: serial modules read it
+      float *out = buf->blockOut.data();
+      linear(L.o, T, D, buf->att.data(), out, false);
+      blockAdapters(L.attnBlocks, T, D, h, out);
+      for (int64_t i = 0; i < T * c.dim; ++i)
+        x[i] += out[i];
+    }
     norm(T, x, L.mlpNormWeight, L.mlpNormBias, h);
     if (c.hasGate())
       linear(L.gate, T, D, h, buf->gate.data(), false);
     linear(L.up, T, D, h, buf->up.data(), false);
     mlpActivation(T);
-    linear(L.down, T, D, buf->gate.data(), x, /*accumulate=*/true);
+    if (L.mlpBlocks.empty()) {
+      linear(L.down, T, D, buf->gate.data(), x, /*accumulate=*/true);
+    } else {
+      float *out = buf->blockOut.data();
+      linear(L.down, T, D, buf->gate.data(), out, false);
+      blockAdapters(L.mlpBlocks, T, D, h, out);
+      for (int64_t i = 0; i < T * c.dim; ++i)
+        x[i] += out[i];
+    }
   }
   lmHead(tokens, D);
+}
+
+void Decoder::blockAdapters(llvm::ArrayRef<BlockRef> blocks, int64_t T,
+                            int64_t D, const float *in, float *out) {
+  const int64_t dim = config.dim;
+  for (const BlockRef &b : blocks) {
+    const float *z = in;
+    if (b.serial) { // a copy: `out` changes while it is read
+      std::copy(out, out + T * dim, buf->blockIn.begin());
+      z = buf->blockIn.data();
+    }
+    float *hid = buf->blockHidden.data();
+    linear(b.down, T, D, z, hid, false);
+    const int64_t n = T * b.down.out;
+    for (int64_t i = 0; i < n; ++i) {
+      float v = hid[i];
+      if (b.act == 0) {
+        v = 0.5f * (v + std::fabs(v));
+      } else if (b.act == 2) {
+        v = v / (1.0f + std::exp(-v));
+      } else {
+        float inner = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+        v = 0.5f * v * (1.0f + std::tanh(inner));
+      }
+      hid[i] = v;
+    }
+    float *up = buf->blockIn.data(); // free again once down has read it
+    linear(b.up, T, D, hid, up, false);
+    for (int64_t i = 0; i < T * dim; ++i)
+      out[i] += b.scale * up[i];
+  }
 }

@@ -44,10 +44,19 @@ struct LinearRef {
   float scale = 0;
 };
 
+/// A parallel or bottleneck module (BlockAdapterDelta) as pointers.
+struct BlockRef {
+  LinearRef down, up;
+  float scale = 1.0f;
+  bool serial = false;
+  int act = 0; ///< 0 relu, 1 gelu, 2 silu
+};
+
 struct LayerRef {
   const float *attnNormWeight = nullptr, *attnNormBias = nullptr;
   const float *mlpNormWeight = nullptr, *mlpNormBias = nullptr;
   LinearRef q, k, v, o, gate, up, down;
+  std::vector<BlockRef> attnBlocks, mlpBlocks;
 };
 
 /// A model view checked and resolved to pointers.
@@ -58,7 +67,8 @@ struct ResolvedModel {
   const float *finalNormWeight = nullptr, *finalNormBias = nullptr;
   std::vector<LayerRef> layers;
   LinearRef head;
-  int64_t maxRank = 0; ///< largest LoRA rank (0 without LoRA)
+  int64_t maxRank = 0;        ///< largest LoRA rank (0 without LoRA)
+  int64_t maxBlockHidden = 0; ///< widest parallel/bottleneck module
 };
 
 /// The linear layers of one layer with their names ("attn.q", ...); gate
@@ -138,6 +148,10 @@ private:
   void storeKv(int64_t layer, llvm::ArrayRef<StepToken> tokens);
   void attend(int64_t layer, llvm::ArrayRef<StepToken> tokens);
   void mlpActivation(int64_t T);
+  /// Adds the sub-layer's modules to `out` (T rows), reading `in` (the
+  /// normalised input) or, for serial ones, `out` itself.
+  void blockAdapters(llvm::ArrayRef<BlockRef> blocks, int64_t T, int64_t D,
+                     const float *in, float *out);
   void lmHead(llvm::ArrayRef<StepToken> tokens, int64_t decodeTokens);
   float *cacheK(int64_t layer, int64_t slot, int64_t kvHead) const;
   float *cacheV(int64_t layer, int64_t slot, int64_t kvHead) const;

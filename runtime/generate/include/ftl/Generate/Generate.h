@@ -59,6 +59,19 @@ struct LoraDelta {
   float scale = 1.0f;
 };
 
+/// A parallel or bottleneck module on one sub-layer (see
+/// ftl::BlockAdapterPlacement): out += scale * up(act(down(z))), z the
+/// sub-layer's normalised input, or its output when `serial`.
+struct BlockAdapterDelta {
+  int64_t layer = 0;
+  bool mlp = false; ///< on the MLP, else on attention
+  const Tensor *downWeight = nullptr, *downBias = nullptr; ///< [r, dim], [r]
+  const Tensor *upWeight = nullptr, *upBias = nullptr;     ///< [dim, r], [dim]
+  float scale = 1.0f;
+  bool serial = false;
+  std::string act = "relu"; ///< relu | gelu | silu
+};
+
 /// What a forward pass reads: a model plus optional LoRA deltas keyed by the
 /// base weight name ("layers.0.attn.q.weight"; any attn.{q,k,v,o} or
 /// mlp.{gate,up,down} weight, or "head.weight" of an untied model). Nothing
@@ -67,6 +80,8 @@ struct ModelView {
   const ModelConfig *config = nullptr;
   const ModelWeights *weights = nullptr;
   llvm::StringMap<LoraDelta> lora;
+  /// Parallel and bottleneck modules, applied in this order per sub-layer.
+  std::vector<BlockAdapterDelta> blocks;
 };
 
 /// Logits [tokens.size(), vocab] of one sequence (full causal forward, no
