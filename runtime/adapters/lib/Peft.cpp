@@ -118,33 +118,9 @@ struct PyJson {
 };
 } // namespace
 
+/// A JSON string literal (llvm::json escapes it; invalid UTF-8 is replaced).
 static void writeJsonString(llvm::raw_ostream &os, llvm::StringRef text) {
-  os << '"';
-  for (unsigned char c : text) {
-    switch (c) {
-    case '"':
-      os << "\\\"";
-      break;
-    case '\\':
-      os << "\\\\";
-      break;
-    case '\n':
-      os << "\\n";
-      break;
-    case '\r':
-      os << "\\r";
-      break;
-    case '\t':
-      os << "\\t";
-      break;
-    default:
-      if (c < 0x20)
-        os << llvm::format("\\u%04x", c);
-      else
-        os << c;
-    }
-  }
-  os << '"';
+  os << llvm::json::Value(llvm::json::fixUTF8(text));
 }
 
 /// Python's repr() of a finite float: the shortest text that reads back as
