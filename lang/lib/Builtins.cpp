@@ -264,9 +264,12 @@ static const P unlikelihoodParams[] = {
     {"d", "data{text|prompt,response}", "", "records whose tokens to avoid"},
 };
 static const P klParams[] = {
-    {"ref", "model", "", "the reference model"},
     {"d", "data{text|prompt,response|messages}", "",
-     "records it is measured on"},
+     "records it is measured on (their supervised tokens, as sft's)"},
+    {"ref", "model", "frozen(<trained model>)",
+     "the reference; for adapters, the base with adapters off"},
+    {"on", "enum(auto|response|all|assistant|answers)", "auto",
+     "which tokens are measured, as sft's on:"},
 };
 static const P l2Params[] = {
     {"of", "adapter|model", "", "the parameters penalised"},
@@ -521,7 +524,8 @@ static const Builtin builtins[] = {
      "Direct preference optimisation against a reference.", dpoParams},
     {"unlikelihood", "loss", "objective",
      "Pushes down the likelihood of the given tokens.", unlikelihoodParams},
-    {"kl", "loss", "objective", "KL divergence to a reference model.",
+    {"kl", "loss", "objective",
+     "KL(reference || model) of the next-token distributions, per token.",
      klParams},
     {"l2", "loss", "objective",
      "Squared L2 norm of parameters (or of their change).", l2Params},

@@ -2,6 +2,10 @@
 """Checks a linear relation between the parameter updates of several runs.
 
     updates.py BASE NAME=ROOT... --expect "A = 0.7*B + 0.3*C" [--rtol R]
+    updates.py BASE NAME=ROOT... --norms
+
+With --norms, prints the Euclidean norm of each run's update, in the order
+given, and "strictly decreasing" or "not strictly decreasing".
 
 A term may be `c*sign(BASE)`: c times the sign of BASE's parameters (0 at 0),
 the update an L1 penalty adds under SGD.
@@ -55,7 +59,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base")
     parser.add_argument("runs", nargs="+")
-    parser.add_argument("--expect", required=True)
+    parser.add_argument("--expect")
+    parser.add_argument("--norms", action="store_true")
     parser.add_argument("--rtol", type=float, default=1e-6)
     args = parser.parse_args()
     base = final_model(args.base)
@@ -67,6 +72,17 @@ def main():
             sys.exit("%s has other tensors than the base" % name)
         updates[name] = {k: [a - b for a, b in zip(model[k], base[k])]
                          for k in base}
+    if args.norms:
+        names = [spec.split("=", 1)[0] for spec in args.runs]
+        norms = [sum(v * v for k in base for v in updates[n][k]) ** 0.5
+                 for n in names]
+        for n, value in zip(names, norms):
+            print("|update %s| = %.6g" % (n, value))
+        decreasing = all(a > b for a, b in zip(norms, norms[1:]))
+        print("strictly decreasing" if decreasing else "not strictly decreasing")
+        return
+    if not args.expect:
+        sys.exit("give --expect or --norms")
     lhs_name, rhs = [s.strip() for s in args.expect.split("=")]
     terms = []  # (coefficient, name)
     for term in re.split(r"\s*\+\s*", rhs):

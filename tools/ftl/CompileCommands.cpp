@@ -8,8 +8,8 @@
 
 #include "ftl/Codegen/FusedKernels.h"
 #include "ftl/Codegen/PTX.h"
-#include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Conversion/TrainPlan.h"
+#include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Dialect/FTLT/IR/FTLTOps.h"
 #include "ftl/Engine/Program.h"
 #include "ftl/Engine/Run.h"
@@ -40,8 +40,8 @@
 
 using namespace ftl;
 using namespace ftl::driver;
-using llvm::StringRef;
 using ftl::Level;
+using llvm::StringRef;
 
 std::string ftl::driver::commandLine;
 
@@ -68,13 +68,11 @@ static llvm::SMLoc toSMLoc(llvm::SourceMgr &sourceMgr, mlir::Location loc) {
 }
 
 /// Checks the script, generates the ftl module and hands it to `then`.
-static int withModule(
-    const Options &options, StringRef command,
-    llvm::function_ref<llvm::LogicalResult(llvm::SourceMgr &,
-                                           lang::DiagnosticEngine &,
-                                           const lang::Program &,
-                                           mlir::ModuleOp)>
-        then) {
+static int withModule(const Options &options, StringRef command,
+                      llvm::function_ref<llvm::LogicalResult(
+                          llvm::SourceMgr &, lang::DiagnosticEngine &,
+                          const lang::Program &, mlir::ModuleOp)>
+                          then) {
   if (options.input.empty()) {
     llvm::errs() << "ftl " << command << ": no input file\n";
     return 2;
@@ -95,8 +93,8 @@ static int withModule(
         lang::SemaOptions sema;
         sema.stdlibPaths = lang::defaultStdlibPaths();
         sema.warnUnused = options.frontend.warnUnused;
-        if (llvm::failed(
-                lang::checkProgram(id, astContext, types, diags, sema, program)))
+        if (llvm::failed(lang::checkProgram(id, astContext, types, diags, sema,
+                                            program)))
           return llvm::failure();
         mlir::DialectRegistry registry;
         registerCompilerDialects(registry);
@@ -109,10 +107,21 @@ static int withModule(
               llvm::StringRef rest(message);
               // Constructs the compiler cannot lower yet share the front
               // end's kind, so scripts and tools can tell them apart.
-              if (rest.consume_front("not implemented yet: "))
-                diags.report(smloc, lang::diag::NotImplementedYet, {rest.str()});
-              else
-                diags.report(smloc, lang::diag::CompilerError, {message});
+              lang::InFlightDiagnostic reported =
+                  rest.consume_front("not implemented yet: ")
+                      ? diags.report(smloc, lang::diag::NotImplementedYet,
+                                     {rest.str()})
+                      : diags.report(smloc, lang::diag::CompilerError,
+                                     {message});
+              for (mlir::Diagnostic &note : d.getNotes()) {
+                // MLIR's dump of the op is for compiler developers.
+                if (llvm::StringRef(note.str())
+                        .starts_with("see current operation"))
+                  continue;
+                llvm::SMLoc at = toSMLoc(sourceMgr, note.getLocation());
+                reported.attachNote(llvm::SMRange(at, at),
+                                    lang::diag::NoteDeclaredHere, {note.str()});
+              }
               return mlir::success();
             });
         auto module = mlirGen(context, sourceMgr, program);
@@ -147,60 +156,56 @@ int ftl::driver::runCompile(const Options &options) {
     return 2;
   }
   bool locations = llvm::is_contained(options.extra, "--locations");
-  return withModule(options, "compile",
-                    [&](llvm::SourceMgr &, lang::DiagnosticEngine &,
-                        const lang::Program &, mlir::ModuleOp module) {
-                      if (*level != Level::FTL) {
-                        llvm::StringRef dir =
-                            llvm::sys::path::parent_path(options.input);
-                        if (llvm::Error e = rt::resolveModelConfigs(
-                                module, dir.empty() ? "." : dir)) {
-                          llvm::errs() << "ftl compile: "
-                                       << llvm::toString(std::move(e)) << "\n";
-                          return llvm::failure();
-                        }
-                      }
-                      if (llvm::failed(lowerTo(module, *level)))
-                        return llvm::failure();
-                      // Generated code for the fused groups.
-                      if (options.emit == "llvm" || options.emit == "ptx") {
-                        llvm::Expected<std::string> text = [&] {
-                          if (options.emit == "ptx")
-                            return codegen::generatePTX(module);
-                          codegen::CodegenOptions cg;
-                          cg.keepLLVMIR = true;
-                          auto kernels = codegen::compileFusedKernels(module, cg);
-                          if (!kernels)
-                            return llvm::Expected<std::string>(
-                                kernels.takeError());
-                          return llvm::Expected<std::string>(
-                              (*kernels)->llvmIR());
-                        }();
-                        if (!text) {
-                          llvm::errs() << "ftl compile: "
-                                       << llvm::toString(text.takeError())
-                                       << "\n";
-                          return llvm::failure();
-                        }
-                        llvm::outs() << *text;
-                        return llvm::success();
-                      }
-                      mlir::OpPrintingFlags flags;
-                      if (locations)
-                        flags.enableDebugInfo(true, /*prettyForm=*/false)
-                            .useLocalScope();
-                      if (*level == Level::FTL) {
-                        module->print(llvm::outs(), flags);
-                        llvm::outs() << "\n";
-                        return llvm::success();
-                      }
-                      // The step levels print the step functions only.
-                      for (auto fn : module.getOps<mlir::func::FuncOp>()) {
-                        fn->print(llvm::outs(), flags);
-                        llvm::outs() << "\n";
-                      }
-                      return llvm::success();
-                    });
+  return withModule(
+      options, "compile",
+      [&](llvm::SourceMgr &, lang::DiagnosticEngine &, const lang::Program &,
+          mlir::ModuleOp module) {
+        if (*level != Level::FTL) {
+          llvm::StringRef dir = llvm::sys::path::parent_path(options.input);
+          if (llvm::Error e =
+                  rt::resolveModelConfigs(module, dir.empty() ? "." : dir)) {
+            llvm::errs() << "ftl compile: " << llvm::toString(std::move(e))
+                         << "\n";
+            return llvm::failure();
+          }
+        }
+        if (llvm::failed(lowerTo(module, *level)))
+          return llvm::failure();
+        // Generated code for the fused groups.
+        if (options.emit == "llvm" || options.emit == "ptx") {
+          llvm::Expected<std::string> text = [&] {
+            if (options.emit == "ptx")
+              return codegen::generatePTX(module);
+            codegen::CodegenOptions cg;
+            cg.keepLLVMIR = true;
+            auto kernels = codegen::compileFusedKernels(module, cg);
+            if (!kernels)
+              return llvm::Expected<std::string>(kernels.takeError());
+            return llvm::Expected<std::string>((*kernels)->llvmIR());
+          }();
+          if (!text) {
+            llvm::errs() << "ftl compile: " << llvm::toString(text.takeError())
+                         << "\n";
+            return llvm::failure();
+          }
+          llvm::outs() << *text;
+          return llvm::success();
+        }
+        mlir::OpPrintingFlags flags;
+        if (locations)
+          flags.enableDebugInfo(true, /*prettyForm=*/false).useLocalScope();
+        if (*level == Level::FTL) {
+          module->print(llvm::outs(), flags);
+          llvm::outs() << "\n";
+          return llvm::success();
+        }
+        // The step levels print the step functions only.
+        for (auto fn : module.getOps<mlir::func::FuncOp>()) {
+          fn->print(llvm::outs(), flags);
+          llvm::outs() << "\n";
+        }
+        return llvm::success();
+      });
 }
 
 int ftl::driver::runRun(const Options &options) {
@@ -244,7 +249,8 @@ int ftl::driver::runRun(const Options &options) {
           if (flag.consume_front("--max-steps=")) {
             if (flag.getAsInteger(10, run.maxSteps) || run.maxSteps < 0) {
               llvm::errs() << "ftl run: --max-steps expects a number >= 0, "
-                              "found '" << flag << "'\n";
+                              "found '"
+                           << flag << "'\n";
               return llvm::failure();
             }
           } else if (flag == "--quiet") {
@@ -347,8 +353,8 @@ static void explainEntryAdapters(llvm::raw_ostream &os,
     for (auto &[key, n] : groups)
       if (!llvm::is_contained(layers, key.first))
         layers.push_back(key.first);
-    os << layers.size() << (layers.size() == 1 ? " layer" : " layers")
-       << " (" << humanCount(all) << " entries); per layer and round:";
+    os << layers.size() << (layers.size() == 1 ? " layer" : " layers") << " ("
+       << humanCount(all) << " entries); per layer and round:";
     const char *order[] = {"attn", "mlp", "norm"};
     const char *sep = " ";
     for (const char *category : order) {
@@ -374,8 +380,7 @@ static void explainEntryAdapters(llvm::raw_ostream &os,
        << llvm::format("%g", std::pow(plan.layerDecay, double(layers)))
        << ", layers.0 x"
        << llvm::format("%g", std::pow(plan.layerDecay, double(layers - 1)))
-       << " ... layers." << layers - 1
-       << " x1, final norm and head x1\n";
+       << " ... layers." << layers - 1 << " x1, final norm and head x1\n";
   }
 }
 
@@ -423,8 +428,8 @@ int ftl::driver::runExplain(const Options &options) {
           if (adapterParams)
             os << " + " << humanCount(adapterParams) << " adapter";
           os << "; trainable " << humanCount(trainable) << " ("
-             << llvm::formatv("{0:f2}", 100.0 * trainable /
-                                            double(total + adapterParams))
+             << llvm::formatv("{0:f2}",
+                              100.0 * trainable / double(total + adapterParams))
              << "%)\n";
           // Placement report: every adapter tensor and what it trains.
           if (!plan->loras.empty()) {
@@ -464,8 +469,7 @@ int ftl::driver::runExplain(const Options &options) {
              << ", activations " << humanBytes(arena) << " (planned; "
              << humanBytes(unplanned) << " without reuse)\n";
           os << "  estimated peak: "
-             << humanBytes(weights + grads + states + arena + batches)
-             << "\n";
+             << humanBytes(weights + grads + states + arena + batches) << "\n";
         });
         if (index == 0)
           os << "no train statements\n";

@@ -21,6 +21,7 @@
 #include "ftl/Kernels/Gemm.h"
 
 #include "RowKernels.h"
+#include "VocabChunks.h"
 #include "Workspace.h"
 
 #include <algorithm>
@@ -29,24 +30,6 @@
 
 using namespace ftl::kernels;
 using namespace ftl::kernels::detail;
-
-namespace {
-
-int64_t effectiveChunk(int64_t chunk, int64_t V) {
-  if (chunk <= 0)
-    chunk = kDefaultCrossEntropyChunk;
-  return std::min(chunk, std::max<int64_t>(V, 1));
-}
-
-void forEachRow(ThreadPool *pool, int64_t T,
-                llvm::function_ref<void(int64_t, int64_t)> fn) {
-  if (pool)
-    pool->parallelFor(T, 16, fn);
-  else
-    fn(0, T);
-}
-
-} // namespace
 
 llvm::Error ftl::kernels::validateLinearCrossEntropyArgs(int64_t T, int64_t D,
                                                          int64_t V,

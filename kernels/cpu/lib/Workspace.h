@@ -20,7 +20,14 @@
 
 namespace ftl::kernels::detail {
 
-enum class WorkspaceSlot { GemmA, GemmB, Attention, CrossEntropy, Count };
+enum class WorkspaceSlot {
+  GemmA,
+  GemmB,
+  Attention,
+  CrossEntropy,
+  KlDiv,
+  Count
+};
 
 /// At least `floats` floats of scratch for `slot` on this thread.
 float *workspace(WorkspaceSlot slot, int64_t floats);

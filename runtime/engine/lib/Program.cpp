@@ -12,6 +12,7 @@
 #include "ftl/Kernels/Attention.h"
 #include "ftl/Kernels/Gemm.h"
 #include "ftl/Kernels/LinearCrossEntropy.h"
+#include "ftl/Kernels/LinearKlDiv.h"
 #include "ftl/Kernels/ThreadPool.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -71,6 +72,8 @@ struct Program::Instruction {
     LinearCrossEntropyGrad,
     TokenNll,
     LinearTokenNll,
+    LinearKl,
+    LinearKlGrad,
     SeqSum,
     SeqExpand,
     PairDiff,
@@ -195,6 +198,15 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
     inst.name = op->getName().getStringRef().str();
     using K = Instruction::Kind;
     LogicalResult ok = success();
+    // T, D, V, chunk and the reference's D of a KL op or its gradient.
+    auto setKlDims = [&](auto o) {
+      inst.d[0] = dims(o.getHidden())[0];
+      inst.d[1] = dims(o.getHidden())[1];
+      inst.d[2] = dims(o.getWeight())[0];
+      inst.d[3] = o.getChunk();
+      inst.d[4] = dims(o.getRefHidden())[1];
+      inst.scratch.assign(size_t(inst.d[0]), 0.0f);
+    };
     llvm::TypeSwitch<Operation *>(op)
         .Case([&](ftlt::EmbeddingOp o) {
           inst.kind = K::Embedding;
@@ -259,8 +271,8 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
         })
         .Case([&](ftlt::AttentionGradOp o) {
           inst.kind = K::AttentionGrad;
-          inst.in = {use(o.getDout()), use(o.getQ()),   use(o.getK()),
-                     use(o.getV()),    use(o.getOut()), use(o.getLse()),
+          inst.in = {use(o.getDout()),    use(o.getQ()),   use(o.getK()),
+                     use(o.getV()),       use(o.getOut()), use(o.getLse()),
                      use(o.getSegments())};
           inst.d[0] = o.getBatch();
           inst.d[1] = o.getSeq();
@@ -307,6 +319,21 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
           inst.d[2] = dims(o.getWeight())[0];
           inst.d[3] = o.getChunk();
         })
+        .Case([&](ftlt::LinearKlOp o) {
+          inst.kind = K::LinearKl;
+          inst.in = {use(o.getHidden()), use(o.getWeight()),
+                     use(o.getRefHidden()), use(o.getRefWeight()),
+                     use(o.getWeights())};
+          setKlDims(o);
+        })
+        .Case([&](ftlt::LinearKlGradOp o) {
+          inst.kind = K::LinearKlGrad;
+          inst.in = {use(o.getDloss()),     use(o.getHidden()),
+                     use(o.getWeight()),    use(o.getRefHidden()),
+                     use(o.getRefWeight()), use(o.getWeights()),
+                     use(o.getLse()),       use(o.getRefLse())};
+          setKlDims(o);
+        })
         .Case([&](ftlt::SeqSumOp o) {
           inst.kind = K::SeqSum;
           inst.in = {use(o.getX())};
@@ -331,9 +358,9 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
         })
         .Case([&](ftlt::LinearCrossEntropyGradOp o) {
           inst.kind = K::LinearCrossEntropyGrad;
-          inst.in = {use(o.getDloss()),   use(o.getHidden()),
-                     use(o.getWeight()),  use(o.getTargets()),
-                     use(o.getWeights()), use(o.getLse()),
+          inst.in = {use(o.getDloss()),     use(o.getHidden()),
+                     use(o.getWeight()),    use(o.getTargets()),
+                     use(o.getWeights()),   use(o.getLse()),
                      use(o.getAccumulate())};
           inst.d[0] = dims(o.getHidden())[0];
           inst.d[1] = dims(o.getHidden())[1];
@@ -344,12 +371,14 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
         .Case([&](ftlt::SumOp o) {
           inst.kind = K::Sum;
           inst.in = {use(o.getX())};
-          inst.d[0] = cast<RankedTensorType>(o.getX().getType()).getNumElements();
+          inst.d[0] =
+              cast<RankedTensorType>(o.getX().getType()).getNumElements();
         })
         .Case([&](ftlt::SquaredNormOp o) {
           inst.kind = K::SquaredNorm;
           inst.in = {use(o.getX())};
-          inst.d[0] = cast<RankedTensorType>(o.getX().getType()).getNumElements();
+          inst.d[0] =
+              cast<RankedTensorType>(o.getX().getType()).getNumElements();
         })
         .Case([&](ftlt::FusedOp o) {
           inst.kind = K::Fused;
@@ -570,8 +599,7 @@ llvm::Error Program::run() {
         beta = 1;
       }
       k::sgemm(k::Trans::No, k::Trans::Yes, d[0], d[1], d[2], 1.0f,
-               F(inst.in[0]), d[2], F(inst.in[1]), d[2], beta, out, d[1],
-               pool);
+               F(inst.in[0]), d[2], F(inst.in[1]), d[2], beta, out, d[1], pool);
       break;
     }
     case K::LinearGradInput:
@@ -589,15 +617,13 @@ llvm::Error Program::run() {
         beta = 1;
       }
       k::sgemm(k::Trans::Yes, k::Trans::No, d[1], d[2], d[0], 1.0f,
-               F(inst.in[0]), d[1], F(inst.in[1]), d[2], beta, out, d[2],
-               pool);
+               F(inst.in[0]), d[1], F(inst.in[1]), d[2], beta, out, d[2], pool);
       break;
     }
     case K::Rope:
     case K::RopeGrad:
       ropeApply(d[0], d[1], d[2], I(inst.in[1]), float(inst.f[0]),
-                F(inst.in[0]), F(inst.out[0]), inst.kind == K::RopeGrad,
-                pool);
+                F(inst.in[0]), F(inst.out[0]), inst.kind == K::RopeGrad, pool);
       break;
     case K::Attention: {
       k::AttentionShape shape;
@@ -641,10 +667,9 @@ llvm::Error Program::run() {
       float *logProb = inst.scratch.data() + d[0];
       if (llvm::Error e = checkTargets(d[0], d[2], I(inst.in[2])))
         return e;
-      k::linearCrossEntropyForward(d[0], d[1], d[2], F(inst.in[0]),
-                                   F(inst.in[1]), I(inst.in[2]), F(inst.in[3]),
-                                   d[3], lossPerToken, F(inst.out[1]), logProb,
-                                   pool);
+      k::linearCrossEntropyForward(
+          d[0], d[1], d[2], F(inst.in[0]), F(inst.in[1]), I(inst.in[2]),
+          F(inst.in[3]), d[3], lossPerToken, F(inst.out[1]), logProb, pool);
       *F(inst.out[0]) = float(orderedSum(lossPerToken, d[0]));
       break;
     }
@@ -661,10 +686,9 @@ llvm::Error Program::run() {
         std::memset(dWeight, 0, weightBytes);
       }
       k::linearCrossEntropyBackward(d[0], d[1], d[2], F(inst.in[1]),
-                                    F(inst.in[2]), I(inst.in[3]),
-                                    F(inst.in[4]), d[3], inst.scratch.data(),
-                                    F(inst.in[5]), F(inst.out[0]), dWeight,
-                                    pool);
+                                    F(inst.in[2]), I(inst.in[3]), F(inst.in[4]),
+                                    d[3], inst.scratch.data(), F(inst.in[5]),
+                                    F(inst.out[0]), dWeight, pool);
       break;
     }
     case K::TokenNll:
@@ -676,12 +700,31 @@ llvm::Error Program::run() {
     case K::LinearTokenNll:
       if (llvm::Error e = checkTargets(d[0], d[2], I(inst.in[2])))
         return e;
-      k::linearCrossEntropyForward(d[0], d[1], d[2], F(inst.in[0]),
-                                   F(inst.in[1]), I(inst.in[2]),
-                                   /*tokenWeights=*/nullptr, d[3],
-                                   F(inst.out[0]), F(inst.out[1]),
-                                   /*logProb=*/nullptr, pool);
+      k::linearCrossEntropyForward(
+          d[0], d[1], d[2], F(inst.in[0]), F(inst.in[1]), I(inst.in[2]),
+          /*tokenWeights=*/nullptr, d[3], F(inst.out[0]), F(inst.out[1]),
+          /*logProb=*/nullptr, pool);
       break;
+    case K::LinearKl: {
+      k::KlShape shape{d[0], d[1], d[4], d[2], d[3]};
+      float *klPerToken = inst.scratch.data();
+      k::linearKlForward(shape, F(inst.in[0]), F(inst.in[1]), F(inst.in[2]),
+                         F(inst.in[3]), F(inst.in[4]), klPerToken,
+                         F(inst.out[1]), F(inst.out[2]), pool);
+      *F(inst.out[0]) = float(orderedSum(klPerToken, d[0]));
+      break;
+    }
+    case K::LinearKlGrad: {
+      k::KlShape shape{d[0], d[1], d[4], d[2], d[3]};
+      std::fill(inst.scratch.begin(), inst.scratch.end(), *F(inst.in[0]));
+      float *dWeight = F(inst.out[1]);
+      std::memset(dWeight, 0, size_t(d[2] * d[1]) * 4);
+      k::linearKlBackward(shape, F(inst.in[1]), F(inst.in[2]), F(inst.in[3]),
+                          F(inst.in[4]), F(inst.in[5]), inst.scratch.data(),
+                          F(inst.in[6]), F(inst.in[7]), F(inst.out[0]), dWeight,
+                          pool);
+      break;
+    }
     case K::SeqSum: {
       const float *x = F(inst.in[0]);
       float *y = F(inst.out[0]);
@@ -724,8 +767,8 @@ llvm::Error Program::run() {
       break;
     case K::Fused:
       runFused(inst.fused, d[0], d[1], inst.inAccess, inst.outAccess,
-               llvm::map_to_vector(inst.in, F), llvm::map_to_vector(inst.out, F),
-               inst.scratch, pool);
+               llvm::map_to_vector(inst.in, F),
+               llvm::map_to_vector(inst.out, F), inst.scratch, pool);
       break;
     case K::Fill: {
       float *out = F(inst.out[0]);

@@ -76,6 +76,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "loss 'lm'",
       "loss 'unlikelihood'",
       "loss 'dpo'",
+      "loss 'kl'",
       "loss 'l2'",
       "loss 'l1'",
       "input mask 'random'",

@@ -36,6 +36,8 @@ struct TermBatch {
   std::vector<float> weights;
   /// Preference terms: the reference's log-probability of each row.
   std::vector<float> refLogp;
+  /// KL terms: the reference's final hidden states [rows * seq, dim].
+  std::vector<float> refHidden;
   /// Preference terms: the example of each row, and whether it is the
   /// rejected response (the reference cache key).
   std::vector<int64_t> rowExamples;

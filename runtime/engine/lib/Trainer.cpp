@@ -424,7 +424,8 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
 
   // Preference terms: reference log-probabilities from the reference
   // function, run on the reference's tensors and cached per example (the
-  // reference never changes during a train).
+  // reference never changes during a train). KL terms: the reference's
+  // hidden states of each micro-batch, from the same function, every step.
   std::unique_ptr<Program> referenceProgram;
   std::map<std::string, std::vector<float>> referenceTensors;
   std::vector<std::map<std::pair<int64_t, bool>, float>> referenceCache(
@@ -438,13 +439,15 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     // frozen copy or snapshot), else the model as it is now with its
     // adapters off.
     std::shared_ptr<ModelState> ref;
-    for (::ftl::PlannedTerm term : plan->terms)
-      if (term.isPreference() && term.loss.getInputs().size() > 1) {
-        auto named = interp.model(term.loss.getInputs()[1]);
-        if (!named)
-          return named.takeError();
-        ref = *named;
-        break;
+    for (const ::ftl::PlannedTerm &term : plan->terms)
+      if (term.needsReference()) {
+        if (mlir::Value r = term.reference()) {
+          auto named = interp.model(r);
+          if (!named)
+            return named.takeError();
+          ref = *named;
+        }
+        break; // the plan checked that the others name the same
       }
     for (auto [i, info] : llvm::enumerate(referenceProgram->arguments())) {
       if (info.param.empty())
@@ -471,6 +474,20 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
                                     "' has another shape than the model's");
       referenceProgram->bindArgument(i, copy.data());
     }
+    // KL terms read the reference's LM head in the loss itself.
+    for (auto [fn, program] :
+         {std::pair{gradFn, &grad}, std::pair{evalFn, evalProgram.get()}}) {
+      if (!program)
+        continue;
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+        if (auto name = fn.getArgAttrOfType<StringAttr>(i, "ftl.ref_param")) {
+          auto it = referenceTensors.find(name.getValue().str());
+          if (it == referenceTensors.end())
+            return interp.error(op, "the reference has no tensor '" +
+                                        name.getValue().str() + "'");
+          program->bindArgument(i, it->second.data());
+        }
+    }
   }
 
   // Binds term t's batch tensors into `program` (absent arguments are
@@ -487,6 +504,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     bind("positions", b.positions.data());
     bind("segments", b.segments.data());
     bind("ref_logp", b.refLogp.data());
+    bind("ref_hidden", b.refHidden.data());
     bind("scale", scale);
   };
   // An all-padding batch of the term's shape (a term that takes no part).
@@ -499,12 +517,15 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     b.segments.assign(n, -1);
     b.weights.assign(n, 0.0f);
     b.refLogp.assign(rows, 0.0f);
+    if (plan->terms[t].isKl())
+      b.refHidden.assign(size_t(n * plan->model.info.dim), 0.0f);
     b.rowExamples.assign(rows, -1);
     b.rowRejected.assign(rows, false);
   };
-  // Fills the reference log-probabilities of preference batches `pref`
-  // (indexed by term; null entries are skipped), running the reference
-  // function once if any row is not cached yet.
+  // Fills the reference log-probabilities of preference batches and the
+  // reference hidden states of KL batches `pref` (indexed by term; null
+  // entries are skipped), running the reference function once if any
+  // preference row is not cached yet or any KL batch is given.
   std::vector<TermBatch> referenceScratch(numTerms);
   auto fillReference = [&](std::vector<TermBatch *> pref,
                            bool useCache) -> llvm::Error {
@@ -512,6 +533,10 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     for (size_t t = 0; t < numTerms; ++t) {
       if (!pref[t])
         continue;
+      if (plan->terms[t].isKl()) {
+        missing = true;
+        continue;
+      }
       TermBatch &b = *pref[t];
       b.refLogp.assign(b.rowExamples.size(), 0.0f);
       for (size_t r = 0; r < b.rowExamples.size(); ++r) {
@@ -526,8 +551,10 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       return llvm::Error::success();
     std::vector<std::vector<float>> results;
     unsigned r = 0;
+    results.reserve(numTerms);
     for (size_t t = 0; t < numTerms; ++t) {
-      if (!plan->terms[t].isPreference())
+      const ::ftl::PlannedTerm &term = plan->terms[t];
+      if (!term.needsReference())
         continue;
       TermBatch *b = pref[t];
       if (!b) {
@@ -535,19 +562,25 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         b = &referenceScratch[t];
       }
       bindTerm(*referenceProgram, t, *b, nullptr);
-      results.emplace_back(plan->terms[t].rows);
+      results.emplace_back(term.isKl()
+                               ? size_t(term.rows * seq * plan->model.info.dim)
+                               : size_t(term.rows));
       referenceProgram->bindResult(r++, results.back().data());
     }
     if (llvm::Error e = referenceProgram->run())
       return e;
     r = 0;
     for (size_t t = 0; t < numTerms; ++t) {
-      if (!plan->terms[t].isPreference())
+      if (!plan->terms[t].needsReference())
         continue;
-      const std::vector<float> &values = results[r++];
+      std::vector<float> &values = results[r++];
       if (!pref[t])
         continue;
       TermBatch &b = *pref[t];
+      if (plan->terms[t].isKl()) {
+        b.refHidden = std::move(values);
+        continue;
+      }
       for (size_t row = 0; row < b.rowExamples.size(); ++row) {
         b.refLogp[row] = values[row];
         if (useCache)
@@ -687,7 +720,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         return std::move(e);
       if (feeder.epoch > 0 && b > 0)
         break; // wrapped around: the held-out set is used up
-      if (feeder.isPairs()) {
+      if (plan->terms[firstFed].needsReference()) {
         std::vector<TermBatch *> pref(numTerms, nullptr);
         pref[firstFed] = &eb[firstFed];
         if (llvm::Error e = fillReference(pref, /*useCache=*/false))
@@ -780,7 +813,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       std::vector<TermBatch *> pref(numTerms, nullptr);
       bool anyPref = false;
       for (size_t t = 0; t < numTerms; ++t)
-        if (feeders[t] && feeders[t]->isPairs()) {
+        if (feeders[t] && plan->terms[t].needsReference()) {
           pref[t] = &micro[m][t];
           anyPref = true;
         }

@@ -352,6 +352,21 @@ TEST_F(GradientTest, LinearTokenNll) {
   checkGradients(9, 45);
 }
 
+// The reference's hidden states and head take no gradient (not trainable);
+// the trained model's do, through the fused KL kernel.
+TEST_F(GradientTest, LinearKl) {
+  compile(lossFunction(
+      std::string("%h: tensor<6x5xf32> ") + T + ", %head: tensor<9x5xf32> " +
+          T + ", %rh: tensor<6x4xf32>, %rhead: tensor<9x4xf32>, " +
+          "%w: tensor<6xf32>",
+      "  %y, %lse, %rlse = ftlt.linear_kl %h, %head, %rh, %rhead, %w "
+      "{chunk = 4 : i64} : tensor<6x5xf32>, tensor<9x5xf32>, tensor<6x4xf32>, "
+      "tensor<9x4xf32>, tensor<6xf32> -> tensor<f32>, tensor<6xf32>, "
+      "tensor<6xf32>\n",
+      "tensor<f32>"));
+  checkGradients(1, 45);
+}
+
 TEST_F(GradientTest, UnlikelihoodOfTokenNll) {
   compile(lossFunction(
       std::string("%logits: tensor<5x7xf32> ") + T + ", %t: tensor<5xi32>",

@@ -127,7 +127,7 @@ struct PlannedTensor {
 /// One loss term of the objective.
 struct PlannedTerm {
   mlir::ftl::LossOp loss;
-  std::string kind; ///< sft, lm, unlikelihood, dpo, l2, l1
+  std::string kind; ///< sft, lm, unlikelihood, kl, dpo, l2, l1
   double weight = 1;
   /// Task balancing: terms of one `balance(...)` share a group (-1: none) and
   /// its mode (static, data_scale, token_scale, loss_scale).
@@ -153,6 +153,13 @@ struct PlannedTerm {
   bool isRegulariserKind() const { return kind == "l2" || kind == "l1"; }
   bool isTokenLoss() const { return rows > 0 && kind != "dpo"; }
   bool isPreference() const { return kind == "dpo"; }
+  /// KL to a reference: a token loss that also reads the reference's hidden
+  /// states of its batch, computed every step.
+  bool isKl() const { return kind == "kl"; }
+  bool needsReference() const { return isPreference() || isKl(); }
+  /// The `ref:` operand of a preference or KL term (null: the default, the
+  /// trained model at the start of the train with its adapters off).
+  mlir::Value reference() const;
   bool isRegulariser() const { return rows == 0; }
 };
 
@@ -193,6 +200,9 @@ mlir::FailureOr<ModelShape> modelShapeOf(mlir::Value model);
 
 /// The loss kinds the step-function lowering implements.
 bool isLowerableLoss(llvm::StringRef kind);
+
+/// Vocabulary entries per chunk of the fused KL kernel.
+constexpr int64_t kKlChunk = 4096;
 
 /// The weights a `sparse(...)` adapter trains entries of, with their counts
 /// and pick; reports errors at the adapter.

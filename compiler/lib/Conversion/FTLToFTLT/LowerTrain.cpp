@@ -226,7 +226,7 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       symbols.insert(eval);
       train->setAttr("eval", SymbolRefAttr::get(eval.getSymNameAttr()));
       if (llvm::any_of(plan->terms, [](const ::ftl::PlannedTerm &t) {
-            return t.isPreference();
+            return t.needsReference();
           })) {
         func::FuncOp ref = buildReferenceFunction(module, *plan, index);
         symbols.insert(ref);
@@ -371,6 +371,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
                                    "positions", "segments", "scale"};
     if (term.isPreference())
       args.push_back("ref_logp");
+    if (term.isKl())
+      args.push_back("ref_hidden");
     return args;
   }
 
@@ -400,14 +402,16 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     // Per term: its batch tensors (token losses and preference pairs) or its
     // scale (regularisers), named "<term>.<what>".
     SmallVector<unsigned> termArgBase;
+    const int64_t dim = plan.model.info.dim, vocab = plan.model.info.vocab;
     for (auto [term, planned] : llvm::enumerate(plan.terms)) {
       termArgBase.push_back(argTypes.size());
       int64_t n = planned.rows * plan.seq;
       for (StringRef w : batchArgsOf(planned)) {
-        argTypes.push_back(w == "weights"    ? (Type)f32({n})
-                           : w == "scale"    ? (Type)scalar
-                           : w == "ref_logp" ? (Type)f32({planned.rows})
-                                             : (Type)i32(n));
+        argTypes.push_back(w == "weights"      ? (Type)f32({n})
+                           : w == "scale"      ? (Type)scalar
+                           : w == "ref_logp"   ? (Type)f32({planned.rows})
+                           : w == "ref_hidden" ? (Type)f32({n, dim})
+                                               : (Type)i32(n));
         argAttrs.push_back(b.getDictionaryAttr(
             {b.getNamedAttr("ftl.batch", b.getStringAttr(std::to_string(term) +
                                                          "." + w.str()))}));
@@ -428,6 +432,20 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
             argAttrs.push_back(b.getDictionaryAttr(
                 {b.getNamedAttr("ftl.init", b.getStringAttr(name))}));
           }
+
+    // KL terms read the reference's LM head (the runtime binds the
+    // reference's copy; with adapters and a frozen head it is the same
+    // tensor).
+    int refHeadArg = -1;
+    if (llvm::any_of(plan.terms,
+                     [](const ::ftl::PlannedTerm &t) { return t.isKl(); })) {
+      refHeadArg = argTypes.size();
+      argTypes.push_back(f32({vocab, dim}));
+      argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
+          "ftl.ref_param",
+          b.getStringAttr(plan.model.info.tied ? "embed.weight"
+                                               : "head.weight"))}));
+    }
 
     auto fnType = b.getFunctionType(argTypes, {scalar});
     std::string name = "train" + std::to_string(index) + "_loss";
@@ -477,6 +495,16 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
               b.getF64FloatAttr(planned.beta),
               b.getF64FloatAttr(planned.labelSmoothing));
           sum = b.create<ftlt::SumOp>(termLoc, scalar, perPair);
+        } else if (planned.isKl()) {
+          // Both LM heads and KL(reference || model) in one chunked kernel.
+          Value h = forward.hidden(ids, positions, segments, rows);
+          sum = b.create<ftlt::LinearKlOp>(termLoc, scalar, f32({n}), f32({n}),
+                                           h, forward.headWeight(), arg(6),
+                                           entry->getArgument(refHeadArg),
+                                           weights,
+                                           b.getI64IntegerAttr(::ftl::kKlChunk))
+                    .getLoss();
+          (void)targets;
         } else {
           Value h = forward.hidden(ids, positions, segments, rows);
           Value logits =
@@ -507,11 +535,12 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     return fn;
   }
 
-  /// The sequence log-probabilities of every preference term's rows, in the
-  /// same ops as the loss function computes the policy's (so a reference
-  /// equal to the policy gives exactly zero log-ratios). The runtime calls it
-  /// with the reference's tensors; results are one [rows] vector per
-  /// preference term, in term order.
+  /// The sequence log-probabilities of every preference term's rows, and the
+  /// final hidden states [rows * seq, dim] of every KL term's, in the same
+  /// ops as the loss function computes the policy's (so a reference equal to
+  /// the policy gives exactly zero log-ratios and KL). The runtime calls it
+  /// with the reference's tensors; results are one per such term, in term
+  /// order.
   func::FuncOp buildReferenceFunction(ModuleOp module, const TrainPlan &plan,
                                       size_t index) {
     OpBuilder b(module.getContext());
@@ -528,7 +557,7 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     }
     SmallVector<std::pair<size_t, unsigned>> prefTerms; // term, first arg
     for (auto [term, planned] : llvm::enumerate(plan.terms)) {
-      if (!planned.isPreference())
+      if (!planned.needsReference())
         continue;
       prefTerms.push_back({term, argTypes.size()});
       int64_t n = planned.rows * plan.seq;
@@ -540,7 +569,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         argAttrs.push_back(b.getDictionaryAttr({b.getNamedAttr(
             "ftl.batch", b.getStringAttr(std::to_string(term) + "." + w))}));
       }
-      resultTypes.push_back(f32({planned.rows}));
+      resultTypes.push_back(planned.isKl() ? f32({n, plan.model.info.dim})
+                                           : f32({planned.rows}));
     }
     b.setInsertionPointToEnd(module.getBody());
     auto fn = b.create<func::FuncOp>(
@@ -561,9 +591,12 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       const ::ftl::PlannedTerm &planned = plan.terms[term];
       auto arg = [&](unsigned k) { return entry->getArgument(first + k); };
       Location termLoc = const_cast<fd::LossOp &>(planned.loss).getLoc();
-      results.push_back(sequenceLogProb(b, termLoc, plan, forward, planned.rows,
-                                        arg(0), arg(1), arg(2), arg(3),
-                                        arg(4)));
+      if (planned.isKl())
+        results.push_back(forward.hidden(arg(0), arg(3), arg(4), planned.rows));
+      else
+        results.push_back(sequenceLogProb(b, termLoc, plan, forward,
+                                          planned.rows, arg(0), arg(1), arg(2),
+                                          arg(3), arg(4)));
     }
     b.create<func::ReturnOp>(loc, results);
     return fn;

@@ -167,10 +167,31 @@ FailureOr<ModelShape>(::ftl::modelShapeOf)(Value model) {
   return shape;
 }
 
+/// Whether two `ref:` operands name the same model: the same value, or two
+/// `frozen(m)` / `snapshot(m)` of the same model written twice.
+static bool sameReference(Value a, Value b) {
+  if (a == b)
+    return true;
+  Operation *x = a ? a.getDefiningOp() : nullptr;
+  Operation *y = b ? b.getDefiningOp() : nullptr;
+  return x && y && isa<fd::ModelSnapshotOp>(x) &&
+         x->getName() == y->getName() && x->getOperands() == y->getOperands() &&
+         x->getAttrDictionary() == y->getAttrDictionary() &&
+         x->getBlock() == y->getBlock();
+}
+
 /// Adds the terms of `objective` with their weights.
 bool(::ftl::isLowerableLoss)(StringRef kind) {
   return kind == "sft" || kind == "lm" || kind == "unlikelihood" ||
-         kind == "dpo" || kind == "l2" || kind == "l1";
+         kind == "kl" || kind == "dpo" || kind == "l2" || kind == "l1";
+}
+
+Value(::ftl::PlannedTerm::reference)() const {
+  auto op = const_cast<fd::LossOp &>(loss);
+  for (auto [name, input] : llvm::zip(op.getOperandNames(), op.getInputs()))
+    if (cast<StringAttr>(name).getValue() == "ref")
+      return input;
+  return Value();
 }
 
 static LogicalResult collectTerms(Value objective, double weight, int group,
@@ -546,6 +567,26 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
     term.rows = term.isRegulariserKind() ? 0
                 : term.kind == "dpo"     ? 2 * plan.batch
                                          : plan.batch;
+  }
+  // One reference per train: every preference and KL term compares with
+  // the same model.
+  PlannedTerm *firstRef = nullptr;
+  for (PlannedTerm &term : plan.terms) {
+    if (!term.needsReference())
+      continue;
+    if (!firstRef) {
+      firstRef = &term;
+      continue;
+    }
+    if (!sameReference(term.reference(), firstRef->reference())) {
+      InFlightDiagnostic diag =
+          term.loss.emitError("this '")
+          << term.kind
+          << "' term names another reference than the train's first '"
+          << firstRef->kind << "' term; one train has one reference";
+      diag.attachNote(firstRef->loss.getLoc()) << "the first reference here";
+      return diag;
+    }
   }
 
   // Adapters, freezes and excepts that precede this train in its block (or

@@ -15,8 +15,8 @@
 using namespace mlir;
 using namespace mlir::ftlt;
 
-#include "ftl/Dialect/FTLT/IR/FTLTOpsDialect.cpp.inc"
 #include "ftl/Dialect/FTLT/IR/FTLTInterfaces.cpp.inc"
+#include "ftl/Dialect/FTLT/IR/FTLTOpsDialect.cpp.inc"
 
 #define GET_OP_CLASSES
 #include "ftl/Dialect/FTLT/IR/FTLTOps.cpp.inc"
@@ -98,8 +98,8 @@ LogicalResult LinearOp::verify() {
   if (x.size() != 2 || w.size() != 2)
     return emitOpError("expects a [N, K] input and a [M, K] weight");
   if (x[1] != w[1])
-    return emitOpError("input has ") << x[1] << " features but the weight "
-                                     << w[1];
+    return emitOpError("input has ")
+           << x[1] << " features but the weight " << w[1];
   if (getBias() && failed(expectShape(*this, "the bias", getBias(), {w[0]})))
     return failure();
   return expectShape(*this, "the result", getResult(), {x[0], w[0]});
@@ -107,8 +107,8 @@ LogicalResult LinearOp::verify() {
 
 LogicalResult RmsNormOp::verify() {
   auto x = shapeOf(getX());
-  if (x.empty() || failed(expectShape(*this, "the weight", getWeight(),
-                                      {x.back()})))
+  if (x.empty() ||
+      failed(expectShape(*this, "the weight", getWeight(), {x.back()})))
     return failure();
   return expectShape(*this, "the result", getResult(), x);
 }
@@ -215,6 +215,25 @@ LogicalResult LinearCrossEntropyOp::verify() {
   return expectShape(*this, "the log-sum-exp", getLse(), {h[0]});
 }
 
+LogicalResult LinearKlOp::verify() {
+  auto h = shapeOf(getHidden());
+  auto w = shapeOf(getWeight());
+  auto rh = shapeOf(getRefHidden());
+  auto rw = shapeOf(getRefWeight());
+  if (h.size() != 2 || w.size() != 2 || h[1] != w[1])
+    return emitOpError("expects [N, D] hidden states and a [V, D] head");
+  if (rh.size() != 2 || rw.size() != 2 || rh[1] != rw[1] || rh[0] != h[0] ||
+      rw[0] != w[0])
+    return emitOpError("expects the reference's [N, D'] hidden states and "
+                       "[V, D'] head, with the same N and V");
+  if (getChunk() <= 0)
+    return emitOpError("needs a positive chunk");
+  if (failed(expectShape(*this, "the weights", getWeights(), {h[0]})) ||
+      failed(expectShape(*this, "the log-sum-exp", getLse(), {h[0]})))
+    return failure();
+  return expectShape(*this, "the reference's log-sum-exp", getRefLse(), {h[0]});
+}
+
 LogicalResult FusedOp::verify() {
   if (getInputAccess().size() != getInputs().size())
     return emitOpError("needs one input access kind per input");
@@ -235,12 +254,12 @@ LogicalResult FusedOp::verify() {
                        : *access == Access::Row ? rows
                                                 : 1;
     if (type.getNumElements() != expected)
-      return emitOpError("input ") << i << " has " << type.getNumElements()
-                                   << " elements, its access needs "
-                                   << expected;
+      return emitOpError("input ")
+             << i << " has " << type.getNumElements()
+             << " elements, its access needs " << expected;
     if (block.getArgument(i).getType() != type.getElementType())
-      return emitOpError("body argument ") << i << " must be "
-                                           << type.getElementType();
+      return emitOpError("body argument ")
+             << i << " must be " << type.getElementType();
   }
   auto yield = cast<FusedYieldOp>(block.getTerminator());
   if (yield.getValues().size() != getResults().size())
@@ -255,9 +274,9 @@ LogicalResult FusedOp::verify() {
                        : *access == Access::Row ? rows
                                                 : cols;
     if (type.getNumElements() != expected)
-      return emitOpError("result ") << i << " has " << type.getNumElements()
-                                    << " elements, its access needs "
-                                    << expected;
+      return emitOpError("result ")
+             << i << " has " << type.getNumElements()
+             << " elements, its access needs " << expected;
   }
   return success();
 }

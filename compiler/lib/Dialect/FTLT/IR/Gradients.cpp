@@ -275,6 +275,23 @@ LogicalResult LinearTokenNllOp::buildGradients(OpBuilder &b,
   return success();
 }
 
+// Only the trained model's operands get gradients: the reference is fixed.
+LogicalResult LinearKlOp::buildGradients(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  grads.assign(5, Value());
+  if (!resultGrads[0] || !(needed[0] || needed[1]))
+    return success();
+  auto op = b.create<LinearKlGradOp>(
+      getLoc(), getHidden().getType(), getWeight().getType(), resultGrads[0],
+      getHidden(), getWeight(), getRefHidden(), getRefWeight(), getWeights(),
+      getLse(), getRefLse(), getChunk());
+  grads[0] = op.getDhidden();
+  grads[1] = op.getDweight();
+  return success();
+}
+
 LogicalResult SeqSumOp::buildGradients(OpBuilder &b,
                                        ArrayRef<Value> resultGrads,
                                        ArrayRef<bool> needed,

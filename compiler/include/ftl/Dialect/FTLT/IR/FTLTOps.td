@@ -325,6 +325,36 @@ def FTLT_LinearTokenNllOp : FTLT_Diff<"linear_token_nll"> {
   let hasVerifier = 1;
 }
 
+def FTLT_LinearKlOp : FTLT_Diff<"linear_kl"> {
+  let summary = "KL divergence from a reference's next-token distribution, "
+                "both LM heads fused over vocabulary chunks";
+  let description = [{
+    Per token, `weights[i] * KL(q_i || p_i)` with `p_i = softmax(hidden[i]
+    weight^T)` (the trained model) and `q_i = softmax(ref_hidden[i]
+    ref_weight^T)` (the reference); `loss` is their sum. Neither model's
+    [N, V] logits exist: the kernel walks the vocabulary in chunks. Also
+    returns both log-sum-exps per token for the backward. Gradients flow to
+    `hidden` and `weight` only; the reference's operands are constants.
+
+    ```mlir
+    %loss, %lse, %rlse = ftlt.linear_kl %h, %head, %rh, %rhead, %w {chunk = 4096 : i64}
+        : tensor<128x64xf32>, tensor<512x64xf32>, tensor<128x64xf32>, tensor<512x64xf32>, tensor<128xf32>
+        -> tensor<f32>, tensor<128xf32>, tensor<128xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$hidden, FTLT_F32:$weight,
+                       FTLT_F32:$ref_hidden, FTLT_F32:$ref_weight,
+                       FTLT_F32:$weights, I64Attr:$chunk);
+  let results = (outs FTLT_F32Scalar:$loss, FTLT_F32:$lse, FTLT_F32:$ref_lse);
+  let assemblyFormat = [{
+    $hidden `,` $weight `,` $ref_hidden `,` $ref_weight `,` $weights attr-dict
+    `:` type($hidden) `,` type($weight) `,` type($ref_hidden) `,`
+    type($ref_weight) `,` type($weights) `->` type($loss) `,` type($lse) `,`
+    type($ref_lse)
+  }];
+  let hasVerifier = 1;
+}
+
 def FTLT_SeqSumOp : FTLT_Diff<"seq_sum"> {
   let summary = "sums each sequence of a [rows * seq] token vector";
   let description = [{
@@ -631,6 +661,27 @@ def FTLT_LinearCrossEntropyGradOp : FTLT_Pure<"linear_cross_entropy_grad"> {
     (`accumulate` $accumulate^)? attr-dict `:` type($dloss) `,` type($hidden)
     `,` type($weight) `,` type($targets) `,` type($weights) `,` type($lse)
     (`,` type($accumulate)^)? `->` type($dhidden) `,` type($dweight)
+  }];
+}
+
+def FTLT_LinearKlGradOp : FTLT_Pure<"linear_kl_grad"> {
+  let summary = "gradients of linear_kl for the trained model, chunk by chunk";
+  let description = [{
+    ```mlir
+    %dh, %dw = ftlt.linear_kl_grad %g, %h, %head, %rh, %rhead, %w, %lse, %rlse {chunk = 4096 : i64} : ...
+    ```
+  }];
+  let arguments = (ins FTLT_F32Scalar:$dloss, FTLT_F32:$hidden,
+                       FTLT_F32:$weight, FTLT_F32:$ref_hidden,
+                       FTLT_F32:$ref_weight, FTLT_F32:$weights,
+                       FTLT_F32:$lse, FTLT_F32:$ref_lse, I64Attr:$chunk);
+  let results = (outs FTLT_F32:$dhidden, FTLT_F32:$dweight);
+  let assemblyFormat = [{
+    $dloss `,` $hidden `,` $weight `,` $ref_hidden `,` $ref_weight `,`
+    $weights `,` $lse `,` $ref_lse attr-dict `:` type($dloss) `,`
+    type($hidden) `,` type($weight) `,` type($ref_hidden) `,`
+    type($ref_weight) `,` type($weights) `,` type($lse) `,` type($ref_lse)
+    `->` type($dhidden) `,` type($dweight)
   }];
 }
 
