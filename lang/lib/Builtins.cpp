@@ -283,6 +283,12 @@ static const P balanceParams[] = {
     {"*terms", "objective", "", "one loss term per task"},
     {"by", "enum(static|data_scale|token_scale|loss_scale|coba)", "loss_scale",
      "task weighting (MFTCoder cases, or CoBa)"},
+    {"val", "list<data>", "[]",
+     "coba: each task's validation data, in term order"},
+    {"warmup", "int", "100", "coba: steps with equal weights first"},
+    {"history", "int", "200", "coba: validation losses each slope is fit to"},
+    {"tau", "number", "5", "coba: temperature of the divergence factor"},
+    {"every", "int", "1", "coba: steps between validations"},
 };
 static const P keyTokensParams[] = {
     {"of", "field", "", "a field listing the key spans"},

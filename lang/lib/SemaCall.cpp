@@ -418,6 +418,50 @@ const Type *SemaImpl::checkCall(const CallExpr *call, const Expr *pipedInput,
   return checkBuiltinCall(*builtin, call, pipedInput, ctx);
 }
 
+bool SemaImpl::checkBalance(const CallExpr *call,
+                            llvm::ArrayRef<const Expr *> bound,
+                            llvm::ArrayRef<const Expr *> terms) {
+  // bound: *terms, by, val, warmup, history, tau, every.
+  const Builtin *builtin = lookupBuiltin("balance");
+  auto index = [&](StringRef name) {
+    for (size_t i = 0; i < builtin->params.size(); ++i)
+      if (builtin->params[i].plainName() == name)
+        return i;
+    llvm_unreachable("balance parameter");
+  };
+  std::string by = "loss_scale";
+  if (const Expr *e = bound[index("by")])
+    if (const auto *s = llvm::dyn_cast<StringExpr>(e))
+      by = s->getValue().str();
+    else if (const auto *n = llvm::dyn_cast<NameExpr>(e))
+      by = n->getName().str();
+  const Expr *val = bound[index("val")];
+  if (by != "coba") {
+    for (StringRef name : {"val", "warmup", "history", "tau", "every"})
+      if (const Expr *e = bound[index(name)]) {
+        diags.report(e->getRange(), diag::BalanceSettings,
+                     {"'" + name.str() +
+                      ":' is read by balance(by: coba) "
+                      "alone, not by '" +
+                      by + "'"});
+        return false;
+      }
+    return true;
+  }
+  const auto *list = val ? llvm::dyn_cast<ListExpr>(val) : nullptr;
+  if (!val || (list && list->getElements().size() != terms.size())) {
+    diags.report(val ? val->getRange() : call->getCalleeRange(),
+                 diag::BalanceSettings,
+                 {"balance(by: coba) needs each task's validation data, one "
+                  "per term in term order (val: [...]): " +
+                  std::to_string(terms.size()) + " terms, " +
+                  std::to_string(list ? list->getElements().size() : 0) +
+                  " validation sets"});
+    return false;
+  }
+  return true;
+}
+
 const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
                                        const CallExpr *call,
                                        const Expr *pipedInput,
@@ -600,6 +644,8 @@ const Type *SemaImpl::checkBuiltinCall(const Builtin &builtin,
       argCtx.record = &fileSchema;
     }
   }
+  if (ok && builtin.name == "balance" && !checkBalance(call, bound, variadic))
+    ok = false;
   if (!ok)
     return types.error();
   return computeResult(builtin, call, bound, boundTypes, extraKeywords, argCtx);

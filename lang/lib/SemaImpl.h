@@ -130,6 +130,10 @@ private:
   const Type *checkRegex(const RegexExpr *expr);
   const Type *checkCall(const CallExpr *call, const Expr *pipedInput,
                         const ExprContext &ctx);
+  /// balance(...): its CoBa settings belong to `by: coba`, which needs one
+  /// validation set per term.
+  bool checkBalance(const CallExpr *call, llvm::ArrayRef<const Expr *> bound,
+                    llvm::ArrayRef<const Expr *> terms);
   const Type *checkBuiltinCall(const Builtin &builtin, const CallExpr *call,
                                const Expr *pipedInput, const ExprContext &ctx);
   const Type *checkUserCall(const DefStmt *def, const CallExpr *call,
@@ -149,12 +153,12 @@ private:
   static std::string sourceTextOf(const Expr *expr);
 
   /// Result types computed from arguments (`@rule` in the table).
-  const Type *computeResult(const Builtin &builtin, const CallExpr *call,
-                            llvm::ArrayRef<const Expr *> boundArgs,
-                            llvm::ArrayRef<const Type *> boundTypes,
-                            const std::vector<std::pair<Argument, const Type *>>
-                                &extraKeywords,
-                            const ExprContext &ctx);
+  const Type *computeResult(
+      const Builtin &builtin, const CallExpr *call,
+      llvm::ArrayRef<const Expr *> boundArgs,
+      llvm::ArrayRef<const Type *> boundTypes,
+      const std::vector<std::pair<Argument, const Type *>> &extraKeywords,
+      const ExprContext &ctx);
   const Type *modelFromArgs(const Builtin &builtin, const CallExpr *call,
                             llvm::ArrayRef<const Expr *> args);
 

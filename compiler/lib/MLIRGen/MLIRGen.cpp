@@ -682,7 +682,7 @@ private:
       flattenObjectiveSum(b, 1.0, terms);
       return builder.create<fd::ObjectiveSumOp>(
           loc(b), fd::ObjectiveType::get(builder.getContext()), terms,
-          mlir::StringAttr());
+          mlir::ValueRange(), mlir::StringAttr());
     }
     mlir::Value lhs = genExpr(b->getLHS());
     mlir::Value rhs = genExpr(b->getRHS());
@@ -1129,16 +1129,34 @@ private:
     }
     if (category == "loss") {
       if (name == "balance") {
-        llvm::SmallVector<mlir::Value> terms;
+        llvm::SmallVector<mlir::Value> terms, validation;
+        llvm::SmallVector<mlir::NamedAttribute> settings;
         mlir::StringAttr by = builder.getStringAttr("loss_scale");
         for (const Argument &arg : call->getArgs()) {
-          if (arg.name == "by")
+          if (arg.name == "by") {
             by = llvm::cast<mlir::StringAttr>(literalAttr(arg.value, "string"));
-          else
+          } else if (arg.name == "val") {
+            Env *where;
+            const Expr *list = resolveLiteral(arg.value, where);
+            if (const auto *l = llvm::dyn_cast<ListExpr>(list))
+              for (const Expr *x : l->getElements())
+                validation.push_back(genExpr(x));
+          } else if (arg.isKeyword()) {
+            StringRef spec;
+            for (const BuiltinParam &p : builtin->params)
+              if (p.name == arg.name)
+                spec = p.type;
+            settings.push_back(
+                builder.getNamedAttr(arg.name, literalAttr(arg.value, spec)));
+          } else {
             terms.push_back(genExpr(arg.value));
+          }
         }
-        return builder.create<fd::ObjectiveSumOp>(
-            l, fd::ObjectiveType::get(ctx), terms, by);
+        auto sum = builder.create<fd::ObjectiveSumOp>(
+            l, fd::ObjectiveType::get(ctx), terms, validation, by);
+        for (mlir::NamedAttribute a : settings)
+          sum->setAttr(a.getName(), a.getValue());
+        return sum;
       }
       bindArgs(builtin, call, piped, attrs, operands, operandNames);
       addDefaults(builtin, attrs, operandNames);

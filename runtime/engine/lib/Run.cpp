@@ -86,6 +86,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "task balancing 'loss_scale'",
       "task balancing 'token_scale'",
       "task balancing 'data_scale'",
+      "task balancing 'coba'",
       "optimizer 'adamw'",
       "optimizer 'sgd'",
       "schedule 'constant'",

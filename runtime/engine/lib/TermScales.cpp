@@ -30,7 +30,9 @@ std::vector<float>(::ftl::rt::computeTermScales)(
     g.weight += totals[k].weight;
     g.samples += totals[k].samples;
     if (present(k))
-      g.presentWeights += terms[k].weight;
+      g.presentWeights +=
+          terms[k].weight *
+          (terms[k].balance == "coba" ? terms[k].dynamicWeight : 1.0);
   }
   std::vector<float> scales(terms.size(), 0.0f);
   for (size_t k = 0; k < terms.size(); ++k) {
@@ -59,6 +61,10 @@ std::vector<float>(::ftl::rt::computeTermScales)(
         scale = 1.0 / double(g.samples); // every example counts alike
       else if (t.balance == "loss_scale" && g.presentWeights != 0)
         scale = 1.0 / (own * g.presentWeights); // every task counts alike
+      else if (t.balance == "coba" && g.presentWeights != 0)
+        // Each task's mean token loss, by its CoBa weight (1/K before
+        // warmup: loss_scale's value).
+        scale = t.dynamicWeight / (own * g.presentWeights);
     }
     scales[k] = float(scale);
   }

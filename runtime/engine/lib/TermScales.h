@@ -30,8 +30,10 @@ struct TermSpec {
   Kind kind = Kind::Tokens;
   double weight = 1; ///< the constant weight written in the objective
   int group = -1;    ///< balance group, -1 for none
-  /// static, loss_scale, token_scale or data_scale (for group >= 0).
+  /// static, loss_scale, token_scale, data_scale or coba (for group >= 0).
   std::string balance;
+  /// coba: the task's current convergence-based weight.
+  double dynamicWeight = 1;
   /// Token terms outside a group: tokens, samples or sum_weights (see
   /// ftl::PlannedTerm::norm).
   std::string norm = "tokens";

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "AdapterSetup.h"
+#include "Coba.h"
 #include "Interpreter.h"
 #include "TermData.h"
 #include "TermScales.h"
@@ -124,7 +125,10 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   if (!updateProgram)
     return interp.error(op, llvm::toString(updateProgram.takeError()));
   std::unique_ptr<Program> evalProgram;
-  if (evalFn && train.getEvalData()) {
+  bool anyCoba = llvm::any_of(plan->groups, [](const ::ftl::PlannedGroup &g) {
+    return g.mode == "coba";
+  });
+  if (evalFn && (train.getEvalData() || anyCoba)) {
     auto built = Program::build(evalFn, interp.getKernels(), &pool);
     if (!built)
       return interp.error(op, llvm::toString(built.takeError()));
@@ -690,7 +694,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   // value is that term's loss: its mean per supervised token (per pair for
   // preference terms).
   std::optional<TermFeeder> evalFeeder;
-  if (evalProgram) {
+  if (evalProgram && train.getEvalData()) {
     auto d = interp.data(train.getEvalData());
     if (!d)
       return d.takeError();
@@ -702,40 +706,129 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     evalFeeder.emplace(interp, (*d)->data, **tokenizer, *options, seq,
                        feeders[firstFed]->isPairs() ? batch : 0);
   }
+  // The eval function on batch `b` of term t alone (the other terms get
+  // all-padding batches and scale 0): the sum of its weighted token losses
+  // (per-pair losses for preference terms), without its constant weight.
+  auto evalTermSum = [&](size_t t, TermBatch &b) -> llvm::Expected<double> {
+    std::vector<TermBatch> others(numTerms);
+    std::vector<float> scales(numTerms, 0.0f);
+    scales[t] = 1;
+    float value = 0;
+    evalProgram->bindResult(0, &value);
+    for (size_t u = 0; u < numTerms; ++u)
+      if (u != t) {
+        emptyBatch(u, others[u]);
+        bindTerm(*evalProgram, u, others[u], &scales[u]);
+      }
+    if (plan->terms[t].needsReference()) {
+      std::vector<TermBatch *> pref(numTerms, nullptr);
+      pref[t] = &b;
+      if (llvm::Error e = fillReference(pref, /*useCache=*/false))
+        return std::move(e);
+    }
+    bindTerm(*evalProgram, t, b, &scales[t]);
+    if (llvm::Error e = evalProgram->run())
+      return std::move(e);
+    double termWeight = plan->terms[t].weight;
+    return value / (termWeight == 0 ? 1 : termWeight);
+  };
   auto runEval = [&]() -> llvm::Expected<double> {
     TermFeeder feeder = *evalFeeder; // a fresh pass each time
     double sum = 0, weight = 0;
-    std::vector<TermBatch> eb(numTerms);
-    std::vector<float> scales(numTerms, 0.0f);
-    scales[firstFed] = 1;
-    float value = 0;
-    evalProgram->bindResult(0, &value);
-    for (size_t t = 0; t < numTerms; ++t)
-      if (t != firstFed) {
-        emptyBatch(t, eb[t]);
-        bindTerm(*evalProgram, t, eb[t], &scales[t]);
-      }
+    TermBatch batch;
     for (int b = 0; b < 16 && feeder.epoch == 0; ++b) {
-      if (llvm::Error e = readTerm(firstFed, feeder, eb[firstFed]))
+      if (llvm::Error e = readTerm(firstFed, feeder, batch))
         return std::move(e);
       if (feeder.epoch > 0 && b > 0)
         break; // wrapped around: the held-out set is used up
-      if (plan->terms[firstFed].needsReference()) {
-        std::vector<TermBatch *> pref(numTerms, nullptr);
-        pref[firstFed] = &eb[firstFed];
-        if (llvm::Error e = fillReference(pref, /*useCache=*/false))
-          return std::move(e);
-      }
-      bindTerm(*evalProgram, firstFed, eb[firstFed], &scales[firstFed]);
-      if (llvm::Error e = evalProgram->run())
-        return std::move(e);
-      // Undo the term's constant weight.
-      double termWeight = plan->terms[firstFed].weight;
-      sum += value / (termWeight == 0 ? 1 : termWeight);
-      weight += feeder.isPairs() ? double(eb[firstFed].samples)
-                                 : eb[firstFed].totalWeight;
+      auto value = evalTermSum(firstFed, batch);
+      if (!value)
+        return value.takeError();
+      sum += *value;
+      weight += feeder.isPairs() ? double(batch.samples) : batch.totalWeight;
     }
     return weight > 0 ? sum / weight : NAN;
+  };
+
+  // CoBa: per balance group, the balancer and one fixed validation batch
+  // per task (the first `batch` rows of its validation data, so that the
+  // losses it fits slopes to move with the model alone).
+  struct CobaGroup {
+    std::unique_ptr<CobaBalancer> balancer;
+    std::vector<size_t> terms;
+    std::vector<TermBatch> validation;
+  };
+  std::vector<CobaGroup> cobaGroups;
+  for (auto [index, group] : llvm::enumerate(plan->groups)) {
+    if (group.mode != "coba")
+      continue;
+    CobaGroup g;
+    for (size_t t = 0; t < numTerms; ++t)
+      if (plan->terms[t].group == int(index))
+        g.terms.push_back(t);
+    for (auto [k, t] : llvm::enumerate(g.terms)) {
+      fd::LossOp loss = plan->terms[t].loss;
+      auto d = interp.data(group.validation[k]);
+      if (!d)
+        return d.takeError();
+      auto stream = (*d)->data->open(interp.dataContext(*tokenizer));
+      if (!stream)
+        return interp.error(loss, llvm::toString(stream.takeError()));
+      Record first;
+      auto got = (*stream)->next(first);
+      if (!got)
+        return interp.error(loss, llvm::toString(got.takeError()));
+      if (!*got)
+        return interp.error(loss, "balance(by: coba): the validation data "
+                                  "of this task is empty");
+      auto options = tokenizeOptionsFor(loss, *(*d)->data, interp, **tokenizer);
+      if (!options)
+        return interp.error(loss, "balance(by: coba) validation data: " +
+                                      llvm::toString(options.takeError()));
+      TermFeeder feeder(interp, (*d)->data, **tokenizer, *options, seq, 0);
+      TermBatch batch;
+      if (llvm::Error e = readTerm(t, feeder, batch))
+        return interp.error(loss, llvm::toString(std::move(e)));
+      g.validation.push_back(std::move(batch));
+    }
+    CobaSettings settings;
+    settings.warmup = group.warmup;
+    settings.history = group.history;
+    settings.every = group.every;
+    settings.tau = group.tau;
+    g.balancer = std::make_unique<CobaBalancer>(g.terms.size(), settings);
+    cobaGroups.push_back(std::move(g));
+  }
+  // Measures every CoBa group's validation losses after `step` steps and
+  // hands the new weights to the term normalisers.
+  auto observeCoba = [&](int64_t step) -> llvm::Error {
+    for (CobaGroup &g : cobaGroups) {
+      if (!g.balancer->validatesAfter(step))
+        continue;
+      std::vector<double> losses;
+      for (auto [k, t] : llvm::enumerate(g.terms)) {
+        auto sum = evalTermSum(t, g.validation[k]);
+        if (!sum)
+          return sum.takeError();
+        double weight = g.validation[k].totalWeight;
+        losses.push_back(weight > 0 ? *sum / weight : 0.0);
+      }
+      g.balancer->observe(step, losses);
+      llvm::json::Array weights, values;
+      for (auto [k, t] : llvm::enumerate(g.terms)) {
+        specs[t].dynamicWeight = g.balancer->weights()[k];
+        weights.push_back(g.balancer->weights()[k]);
+        values.push_back(losses[k]);
+      }
+      if (MetricsLog *log = interp.getMetrics())
+        if (llvm::Error e = log->log(
+                llvm::json::Object{{"train", trainIndex},
+                                   {"step", step},
+                                   {"coba_weights", std::move(weights)},
+                                   {"coba_val_loss", std::move(values)}}))
+          return e;
+    }
+    return llvm::Error::success();
   };
 
   int64_t saveEvery = 0;
@@ -779,6 +872,8 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   };
 
   std::vector<float> regulariserBatch; // regularisers read no batch
+  if (llvm::Error e = observeCoba(0))
+    return interp.error(op, llvm::toString(std::move(e)));
   for (int64_t step = 1; step <= steps; ++step) {
     auto started = std::chrono::steady_clock::now();
     for (auto &[name, acc] : gradAcc)
@@ -891,6 +986,8 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       *value = float(scale);
     }
     if (llvm::Error e = update.run())
+      return interp.error(op, llvm::toString(std::move(e)));
+    if (llvm::Error e = observeCoba(step))
       return interp.error(op, llvm::toString(std::move(e)));
     // Sparse tensors: the stepped entries go back; the others never moved.
     for (auto &[name, slot] : sparseSlots) {

@@ -83,3 +83,17 @@ ftl.seed 2
 %x = arith.constant 1 : i64
 // expected-error @+1 {{can save a model, an adapter or data}}
 ftl.save %x to "out" : i64
+
+// -----
+
+%d = ftl.data.source "text" "c.txt" : !ftl.data
+%l = ftl.loss "lm"(%d) {operand_names = ["d"]} : (!ftl.data) -> !ftl.objective
+// expected-error @+1 {{balance(by: coba) needs one validation data set per task, in term order: 'val:' has 1 for 2 terms}}
+%o = ftl.objective.sum %l, %l validation %d {balance = "coba"} : !ftl.objective
+
+// -----
+
+%d = ftl.data.source "text" "c.txt" : !ftl.data
+%l = ftl.loss "lm"(%d) {operand_names = ["d"]} : (!ftl.data) -> !ftl.objective
+// expected-error @+1 {{'val:' is read by balance(by: coba) alone}}
+%o = ftl.objective.sum %l, %l validation %d, %d {balance = "loss_scale"} : !ftl.objective

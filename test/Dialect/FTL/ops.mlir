@@ -11,7 +11,7 @@ module {
   %t = ftl.tokenizer "hf" {path = "t.json"} : !ftl.tokenizer
   // CHECK: %[[D:.*]] = ftl.data.source "text" "c.txt" : !ftl.data
   %d = ftl.data.source "text" "c.txt" : !ftl.data
-  // CHECK: ftl.data.op "filter"(%[[D]])
+  // CHECK: %[[F:.*]] = ftl.data.op "filter"(%[[D]])
   // CHECK-NEXT: ^bb0(%{{.*}}: !ftl.record):
   %f = ftl.data.op "filter"(%d) attributes {operand_names = ["input"], region_params = ["pred"]} {
   ^bb0(%r: !ftl.record):
@@ -28,8 +28,8 @@ module {
   %l = ftl.loss "lm"(%f) {operand_names = ["d"]} : (!ftl.data) -> !ftl.objective
   %w = arith.constant 2.0 : f64
   %s = ftl.objective.scale %l, %w : !ftl.objective
-  // CHECK: ftl.objective.sum %{{.*}}, %{{.*}} {balance = "coba"} : !ftl.objective
-  %o = ftl.objective.sum %s, %l {balance = "coba"} : !ftl.objective
+  // CHECK: ftl.objective.sum %{{.*}}, %{{.*}} validation %[[F]], %[[F]] {balance = "coba", warmup = 10 : i64} : !ftl.objective
+  %o = ftl.objective.sum %s, %l validation %f, %f {balance = "coba", warmup = 10 : i64} : !ftl.objective
   %opt = ftl.make "sgd"() {lr = 0.1 : f64, operand_names = []} : () -> !ftl.optimizer
   // CHECK: ftl.train %[[M]] with %{{.*}} using %{{.*}} {steps = 3 : i64}
   ftl.train %m with %o using %opt {steps = 3 : i64}

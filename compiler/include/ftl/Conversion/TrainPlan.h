@@ -163,6 +163,16 @@ struct PlannedTerm {
   bool isRegulariser() const { return rows == 0; }
 };
 
+/// One `balance(...)` of the objective (its terms carry its index as their
+/// group). With `coba`, the convergence balancer's settings and each task's
+/// validation data, in term order.
+struct PlannedGroup {
+  std::string mode;
+  std::vector<mlir::Value> validation;
+  int64_t warmup = 100, history = 200, every = 1;
+  double tau = 5;
+};
+
 struct TrainPlan {
   mlir::ftl::TrainOp train;
   ModelShape model;
@@ -174,6 +184,7 @@ struct TrainPlan {
   /// adamw(layer_decay: d): see lrScaleOf.
   double layerDecay = 1;
   std::vector<PlannedTerm> terms;
+  std::vector<PlannedGroup> groups;
   int64_t batch = 8, seq = 256, steps = 0, epochs = 0, accumulate = 1;
   double clip = 0;
   std::string recompute = "none";

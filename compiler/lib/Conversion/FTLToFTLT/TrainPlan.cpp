@@ -195,7 +195,8 @@ Value(::ftl::PlannedTerm::reference)() const {
 }
 
 static LogicalResult collectTerms(Value objective, double weight, int group,
-                                  StringRef balance, int &groups,
+                                  StringRef balance,
+                                  std::vector<::ftl::PlannedGroup> &groups,
                                   std::vector<PlannedTerm> &terms) {
   Operation *def = objective.getDefiningOp();
   if (auto loss = dyn_cast_or_null<fd::LossOp>(def)) {
@@ -236,10 +237,39 @@ static LogicalResult collectTerms(Value objective, double weight, int group,
       if (group >= 0)
         return sum.emitError("a balance(...) inside another balance(...) "
                              "is ambiguous; flatten it into one");
-      if (by.getValue() == "coba")
-        return sum.emitError("not implemented yet: balance by 'coba'");
-      inner = groups++;
+      inner = int(groups.size());
       mode = by.getValue().str();
+      ::ftl::PlannedGroup g;
+      g.mode = mode;
+      g.validation.assign(sum.getValidation().begin(),
+                          sum.getValidation().end());
+      auto integer = [&](StringRef name, int64_t &out) -> LogicalResult {
+        if (auto a = sum->getAttrOfType<IntegerAttr>(name))
+          out = a.getInt();
+        if (out < (name == "every" || name == "history" ? 1 : 0))
+          return sum.emitError("balance(by: coba): '")
+                 << name << "' must be "
+                 << (name == "warmup" ? "0 or more" : "positive") << ", found "
+                 << out;
+        return success();
+      };
+      if (failed(integer("warmup", g.warmup)) ||
+          failed(integer("history", g.history)) ||
+          failed(integer("every", g.every)))
+        return failure();
+      if (g.history < 2)
+        return sum.emitError("balance(by: coba): 'history' must be at least "
+                             "2 (a slope needs two validation losses)");
+      if (auto a = sum->getAttrOfType<FloatAttr>("tau"))
+        g.tau = a.getValueAsDouble();
+      if (!(g.tau > 0))
+        return sum.emitError("balance(by: coba): 'tau' must be above 0");
+      if (mode != "coba")
+        for (StringRef name : {"warmup", "history", "tau", "every"})
+          if (sum->hasAttr(name))
+            return sum.emitError("'")
+                   << name << ":' is read by balance(by: coba) alone";
+      groups.push_back(std::move(g));
     }
     for (Value term : sum.getTerms())
       if (failed(collectTerms(term, weight, inner, mode, groups, terms)))
@@ -556,10 +586,30 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
            << plan.seq << ") exceeds the model's learned positions ("
            << plan.model.info.ctx << ")";
 
-  int groups = 0;
-  if (failed(
-          collectTerms(train.getObjective(), 1.0, -1, "", groups, plan.terms)))
+  if (failed(collectTerms(train.getObjective(), 1.0, -1, "", plan.groups,
+                          plan.terms)))
     return failure();
+  // CoBa weighs each task by how its validation loss converges: token
+  // losses, one per task.
+  for (const PlannedTerm &term : plan.terms)
+    if (term.group >= 0 && plan.groups[term.group].mode == "coba" &&
+        (term.isRegulariserKind() || term.kind == "dpo"))
+      return const_cast<fd::LossOp &>(term.loss).emitError(
+                 "balance(by: coba) weighs token losses (sft, lm, "
+                 "unlikelihood, kl), one per task; '")
+             << term.kind << "' is not one";
+  for (auto [index, group] : llvm::enumerate(plan.groups)) {
+    if (group.mode != "coba")
+      continue;
+    size_t count = llvm::count_if(plan.terms, [&](const PlannedTerm &t) {
+      return t.group == int(index);
+    });
+    if (count != group.validation.size())
+      return train.emitError("balance(by: coba) needs one loss term per task "
+                             "(and one validation set each): it has ")
+             << count << " terms for " << group.validation.size()
+             << " validation sets";
+  }
   for (PlannedTerm &term : plan.terms) {
     if (!::ftl::isLowerableLoss(term.kind))
       return term.loss.emitError("not implemented yet: loss '")

@@ -51,20 +51,17 @@ static LogicalResult verifyBuiltinCall(Operation *op, StringRef name,
            << name << "' is a " << builtin->category << " built-in, expected "
            << llvm::join(categories, " or ");
   if (operandNames.size() != numOperands)
-    return op->emitOpError("has ")
-           << numOperands << " operands but " << operandNames.size()
-           << " operand names";
-  bool takesAnyKeyword = llvm::any_of(builtin->params, [](const auto &p) {
-    return p.isVariadicKeyword();
-  });
+    return op->emitOpError("has ") << numOperands << " operands but "
+                                   << operandNames.size() << " operand names";
+  bool takesAnyKeyword = llvm::any_of(
+      builtin->params, [](const auto &p) { return p.isVariadicKeyword(); });
   llvm::SmallVector<StringRef> given;
   auto check = [&](StringRef param) -> LogicalResult {
-    auto it = llvm::find_if(builtin->params, [&](const auto &p) {
-      return p.plainName() == param;
-    });
+    auto it = llvm::find_if(
+        builtin->params, [&](const auto &p) { return p.plainName() == param; });
     if (it == builtin->params.end() && !takesAnyKeyword)
-      return op->emitOpError("'") << name << "' has no parameter '" << param
-                                  << "'";
+      return op->emitOpError("'")
+             << name << "' has no parameter '" << param << "'";
     given.push_back(param);
     return success();
   };
@@ -83,8 +80,8 @@ static LogicalResult verifyBuiltinCall(Operation *op, StringRef name,
     if (!p.isRequired() || p.isVariadicKeyword() || p.isVariadicPositional())
       continue;
     if (!llvm::is_contained(given, p.plainName()))
-      return op->emitOpError("'") << name << "' requires parameter '"
-                                  << p.plainName() << "'";
+      return op->emitOpError("'")
+             << name << "' requires parameter '" << p.plainName() << "'";
   }
   return success();
 }
@@ -122,8 +119,8 @@ LogicalResult ModelBuildOp::verify() {
   int64_t heads = get("heads"), dim = get("dim");
   int64_t kvHeads = get("kv_heads") > 0 ? get("kv_heads") : heads;
   if (dim % heads != 0)
-    return emitOpError("'dim' (") << dim << ") is not a multiple of 'heads' ("
-                                  << heads << ")";
+    return emitOpError("'dim' (")
+           << dim << ") is not a multiple of 'heads' (" << heads << ")";
   if (heads % kvHeads != 0)
     return emitOpError("'kv_heads' (")
            << kvHeads << ") does not divide 'heads' (" << heads << ")";
@@ -216,11 +213,11 @@ LogicalResult RecordCompareOp::verify() {
 }
 
 LogicalResult MakeOp::verify() {
-  return verifyBuiltinCall(
-      *this, getName(),
-      {"optimizer", "schedule", "judge", "mask", "token weighting",
-       "record function", "data operator"},
-      getOperandNames(), getInputs().size());
+  return verifyBuiltinCall(*this, getName(),
+                           {"optimizer", "schedule", "judge", "mask",
+                            "token weighting", "record function",
+                            "data operator"},
+                           getOperandNames(), getInputs().size());
 }
 
 LogicalResult LossOp::verify() {
@@ -242,6 +239,14 @@ LogicalResult ObjectiveSumOp::verify() {
     if (!llvm::is_contained(modes, *balance))
       return emitOpError("unknown balance mode '") << *balance << "'";
   }
+  bool coba = getBalance() && *getBalance() == "coba";
+  if (coba && getValidation().size() != getTerms().size())
+    return emitError("balance(by: coba) needs one validation data set per "
+                     "task, in term order: 'val:' has ")
+           << getValidation().size() << " for " << getTerms().size()
+           << " terms";
+  if (!coba && !getValidation().empty())
+    return emitError("'val:' is read by balance(by: coba) alone");
   return success();
 }
 

@@ -415,20 +415,27 @@ def FTL_ObjectiveScaleOp : FTL_Op<"objective.scale", [Pure]> {
   let assemblyFormat = "$term `,` $weight attr-dict `:` type($objective)";
 }
 
-def FTL_ObjectiveSumOp : FTL_Op<"objective.sum", [Pure]> {
+def FTL_ObjectiveSumOp : FTL_Op<"objective.sum",
+    [Pure, AttrSizedOperandSegments]> {
   let summary = "the sum of objectives";
   let description = [{
     `balance` names a dynamic task weighting (loss_scale, coba, ...) when the
-    sum came from `balance(...)`.
+    sum came from `balance(...)`. With `coba`, `validation` holds one data
+    set per term (each task's validation data) and the discardable
+    attributes `warmup`, `history`, `tau` and `every` its settings.
 
     ```mlir
     %obj = ftl.objective.sum %a, %b : !ftl.objective
+    %bal = ftl.objective.sum %a, %b validation %va, %vb {balance = "coba", warmup = 10 : i64} : !ftl.objective
     ```
   }];
   let arguments = (ins Variadic<FTL_ObjectiveType>:$terms,
+                       Variadic<FTL_DataType>:$validation,
                        OptionalAttr<StrAttr>:$balance);
   let results = (outs FTL_ObjectiveType:$objective);
-  let assemblyFormat = "$terms attr-dict `:` type($objective)";
+  let assemblyFormat = [{
+    $terms (`validation` $validation^)? attr-dict `:` type($objective)
+  }];
   let hasVerifier = 1;
 }
 
