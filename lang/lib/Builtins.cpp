@@ -208,6 +208,9 @@ static const P promptParams[] = {
 static const P prefixParams[] = {
     {"tokens", "int", "", "number of virtual key/value positions per layer"},
     {"reparam", "bool", "false", "re-parameterise through an MLP"},
+    {"init", "enum(random|text)", "random",
+     "initial keys and values: random, or the model's own for a text"},
+    {"text", "string", "\"\"", "the text whose first tokens initialise it"},
 };
 static const P bottleneckParams[] = {
     {"dim", "int", "", "bottleneck size"},

@@ -1247,6 +1247,56 @@ llvm::Error ftl::rt::savePeftPrompt(const PromptAdapter &adapter,
   return writeAdapterFolder(dir, toJsonText(cfg), tensors, {{"format", "pt"}});
 }
 
+llvm::Error ftl::rt::savePeftPrefix(llvm::ArrayRef<const Tensor *> keys,
+                                    llvm::ArrayRef<const Tensor *> values,
+                                    const ModelConfig &config,
+                                    llvm::StringRef dir) {
+  if (llvm::Error err = validateModelConfig(config, "the model config"))
+    return err;
+  const int64_t L = config.layers, kvDim = config.kvHeads * config.headDim;
+  if (int64_t(keys.size()) != L || int64_t(values.size()) != L)
+    return makeError("prefix adapter: expected keys and values for " +
+                     llvm::Twine(L) + " layers, found " +
+                     llvm::Twine(keys.size()) + " and " +
+                     llvm::Twine(values.size()));
+  const int64_t P = keys[0] ? keys[0]->dim(0) : 0;
+  for (int64_t l = 0; l < L; ++l)
+    for (const Tensor *t : {keys[l], values[l]})
+      if (!t || t->dtype() != DType::F32 || t->rank() != 2 || t->dim(0) != P ||
+          P <= 0 || t->dim(1) != kvDim)
+        return makeError("prefix adapter, layer " + llvm::Twine(l) +
+                         ": expected F32 [tokens, " + llvm::Twine(kvDim) +
+                         "] keys and values, found " +
+                         (t ? formatShape(t->shape()) : std::string("none")));
+  Tensor table = Tensor::zeros(DType::F32, {P, L * 2 * kvDim});
+  float *out = table.dataAs<float>();
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t l = 0; l < L; ++l)
+      for (int64_t which = 0; which < 2; ++which) {
+        const float *src =
+            (which ? values[l] : keys[l])->dataAs<const float>() + p * kvDim;
+        std::copy(src, src + kvDim,
+                  out + p * L * 2 * kvDim + (2 * l + which) * kvDim);
+      }
+  PyJson cfg = PyJson::emptyObject();
+  auto &o = cfg.object;
+  o["auto_mapping"] = PyJson::null();
+  o["base_model_name_or_path"] = PyJson::null();
+  o["encoder_hidden_size"] = PyJson::integer(config.dim);
+  o["inference_mode"] = PyJson::boolean(true);
+  o["num_attention_heads"] = PyJson::integer(config.heads);
+  o["num_layers"] = PyJson::integer(L);
+  o["num_transformer_submodules"] = PyJson::integer(1);
+  o["num_virtual_tokens"] = PyJson::integer(P);
+  o["peft_type"] = PyJson::string("PREFIX_TUNING");
+  o["prefix_projection"] = PyJson::boolean(false);
+  o["revision"] = PyJson::null();
+  o["task_type"] = PyJson::string("CAUSAL_LM");
+  o["token_dim"] = PyJson::integer(config.dim);
+  std::vector<NamedTensor> tensors{{"prompt_embeddings", table}};
+  return writeAdapterFolder(dir, toJsonText(cfg), tensors, {{"format", "pt"}});
+}
+
 llvm::Expected<PromptAdapter>
 ftl::rt::loadPeftPrompt(llvm::StringRef dir, const ModelConfig &config) {
   if (llvm::Error err = validateModelConfig(config, "the model config"))

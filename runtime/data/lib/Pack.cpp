@@ -40,8 +40,9 @@ struct Piece {
 class PackStream : public RowStream {
 public:
   PackStream(std::unique_ptr<ExampleStream> in, int64_t seqLen, int32_t padId,
-             DataStats *stats)
-      : in(std::move(in)), seqLen(seqLen), padId(padId), stats(stats) {
+             int64_t virtualTokens, DataStats *stats)
+      : in(std::move(in)), seqLen(seqLen), padId(padId),
+        virtualTokens(virtualTokens), stats(stats) {
     startRow();
   }
 
@@ -90,16 +91,22 @@ private:
     size_t n = ex.ids.size();
     if (n == 0)
       return;
-    if (static_cast<int64_t>(n) > seqLen && stats)
+    const int64_t room = seqLen - virtualTokens; // real tokens per piece
+    if (static_cast<int64_t>(n) > room && stats)
       stats->add("pack: split examples");
     int32_t k = 0;
-    for (size_t start = 0; start < n; start += seqLen, ++k) {
-      size_t end = std::min<size_t>(n, start + seqLen);
+    for (size_t start = 0; start < n; start += room, ++k) {
+      size_t end = std::min<size_t>(n, start + room);
       Piece p;
       p.exampleIndex = ex.exampleIndex;
       p.piece = k;
-      p.ids.assign(ex.ids.begin() + start, ex.ids.begin() + end);
-      p.weights.assign(ex.weights.begin() + start, ex.weights.begin() + end);
+      for (int64_t v = 0; v < virtualTokens; ++v) {
+        p.ids.push_back(static_cast<int32_t>(-1 - v));
+        p.weights.push_back(0.0f);
+      }
+      p.ids.insert(p.ids.end(), ex.ids.begin() + start, ex.ids.begin() + end);
+      p.weights.insert(p.weights.end(), ex.weights.begin() + start,
+                       ex.weights.begin() + end);
       pieces.push_back(std::move(p));
     }
   }
@@ -119,8 +126,9 @@ private:
         p.exampleIndex, start, static_cast<int32_t>(p.ids.size()), p.piece});
     row.ids.insert(row.ids.end(), p.ids.begin(), p.ids.end());
     row.weights.insert(row.weights.end(), p.weights.begin(), p.weights.end());
-    // Nothing precedes a segment's first token inside its segment.
-    row.weights[start] = 0;
+    // Nothing precedes a segment's first token inside its segment (virtual
+    // slots do not count: the supervised tokens are the same with them).
+    row.weights[start + virtualTokens] = 0;
     for (size_t i = 0; i < p.ids.size(); ++i) {
       row.segmentIds.push_back(seg);
       row.positions.push_back(static_cast<int32_t>(i));
@@ -144,6 +152,7 @@ private:
   std::unique_ptr<ExampleStream> in;
   int64_t seqLen;
   int32_t padId;
+  int64_t virtualTokens;
   DataStats *stats;
   std::deque<Piece> pieces;
   PackedRow row;
@@ -249,8 +258,12 @@ ftl::rt::packExamples(std::unique_ptr<ExampleStream> in, PackOptions options,
     return makeError("pack: seq_len " + llvm::Twine(options.seqLen) +
                      " is too large");
   int32_t pad = options.padId >= 0 ? options.padId : defaultPadId(tokenizer);
+  if (options.virtualTokens < 0 || options.virtualTokens >= options.seqLen)
+    return makeError("pack: " + llvm::Twine(options.virtualTokens) +
+                     " virtual tokens leave no room in rows of " +
+                     llvm::Twine(options.seqLen) + " tokens");
   return std::make_unique<PackStream>(std::move(in), options.seqLen, pad,
-                                      stats);
+                                      options.virtualTokens, stats);
 }
 
 llvm::Expected<std::unique_ptr<BatchStream>>

@@ -628,9 +628,12 @@ TokenCache::packedRows(DatasetRef data, const Tokenizer &tokenizer,
                        const TokenizeOptions &options, const PackOptions &pack,
                        const DataContext &ctx, CacheOutcome *outcome) const {
   int32_t pad = pack.padId >= 0 ? pack.padId : defaultPadId(&tokenizer);
-  std::string stage = options.describe() + " |> pack(" +
-                      std::to_string(pack.seqLen) +
-                      ", pad: " + std::to_string(pad) + ")";
+  std::string stage =
+      options.describe() + " |> pack(" + std::to_string(pack.seqLen) +
+      ", pad: " + std::to_string(pad) +
+      (pack.virtualTokens ? ", virtual: " + std::to_string(pack.virtualTokens)
+                          : std::string()) +
+      ")";
   auto k = key(*data, tokenizer, stage);
   if (!k)
     return k.takeError();

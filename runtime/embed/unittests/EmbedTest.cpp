@@ -530,10 +530,11 @@ TEST(RunTest, BadOptionsAreRefusedBeforeAnyWork) {
 
 TEST(RunTest, UnsupportedConstructsAreReportedBeforeAnyWork) {
   TempDir dir;
-  // (When the runtime learns prefix tuning, pick another construct the
-  // runtime lacks.)
-  std::string text =
-      std::string(tinyScript) + "adapter h = prefix(tokens: 4) on m\n";
+  // (When the runtime learns OT-gradient selection, pick another construct
+  // the runtime lacks.)
+  std::string text = std::string(tinyScript) +
+                     "data near = select(corpus, ot_gradient(target: corpus, "
+                     "budget: 10))\n";
   RunOptions options;
   options.runsRoot = dir / "runs";
   Result<std::string> r = tiny(text).run(options);
@@ -542,8 +543,8 @@ TEST(RunTest, UnsupportedConstructsAreReportedBeforeAnyWork) {
   ASSERT_NE(d, nullptr) << r.status().str();
   EXPECT_EQ(d->file, "tiny.ftl");
   EXPECT_EQ(d->line, 6);
-  EXPECT_EQ(d->column, 1);
-  EXPECT_EQ(d->message, "not implemented yet: adapter 'prefix'");
+  EXPECT_EQ(d->column, 28); // the selection, the first construct it meets
+  EXPECT_EQ(d->message, "not implemented yet: selection 'ot_gradient'");
   EXPECT_FALSE(llvm::sys::fs::exists(options.runsRoot));
 }
 

@@ -42,6 +42,11 @@ using DataField = ftl::rt::Value; // a record field (not an mlir::Value)
 //===----------------------------------------------------------------------===//
 
 llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
+  if (!model.virtualAdapter.empty())
+    return llvm::createStringError(
+        "not implemented yet: generating or scoring with the " +
+        model.virtualKind + " adapter '" + model.virtualAdapter +
+        "' (the decoder has no virtual tokens yet)");
   ModelView view;
   view.config = &model.config;
   view.weights = &model.weights;

@@ -15,6 +15,7 @@
 #include "AdapterSetup.h"
 
 #include "ftl/Adapters/Peft.h"
+#include "ftl/Conversion/TrainPlan.h"
 #include "ftl/Data/RecordExpr.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Engine/Adapters.h"
@@ -267,6 +268,8 @@ llvm::Error Interpreter::exec(Operation *op) {
             copy->adapterTensors[name] = t.clone();
           copy->loraScales = (*source)->loraScales;
           copy->blockAdapters = (*source)->blockAdapters;
+          copy->virtualAdapter = (*source)->virtualAdapter;
+          copy->virtualKind = (*source)->virtualKind;
         }
         values[o.getModel()] = copy;
         return llvm::Error::success();
@@ -597,7 +600,9 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
                  adapter.getKind() == "half";
   bool blocks =
       adapter.getKind() == "parallel" || adapter.getKind() == "bottleneck";
-  if (adapter.getKind() != "lora" && !entries && !blocks)
+  bool virtualTokens =
+      adapter.getKind() == "prompt" || adapter.getKind() == "prefix";
+  if (adapter.getKind() != "lora" && !entries && !blocks && !virtualTokens)
     return error(op,
                  "not implemented yet: adapter '" + adapter.getKind() + "'");
   auto m = model(adapter.getModel());
@@ -605,6 +610,8 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
     return m.takeError();
   if (blocks)
     return execBlockAdapter(op, *m);
+  if (virtualTokens)
+    return execVirtualAdapter(op, *m);
 
   if (entries) { // they train base entries; the trainer applies their rule
     auto state = std::make_shared<AdapterState>();
@@ -813,6 +820,32 @@ llvm::Error Interpreter::execSave(Operation *op) {
     return llvm::Error::success();
   }
   if (auto *a = std::get_if<std::shared_ptr<AdapterState>>(&it->second)) {
+    const ModelState &model = *(*a)->model;
+    if ((*a)->kind == "prompt" || (*a)->kind == "prefix") {
+      ::ftl::VirtualTokenPlacement v;
+      v.adapter = (*a)->name;
+      auto tensor = [&](const std::string &name) -> const Tensor * {
+        auto t = model.adapterTensors.find(name);
+        return t == model.adapterTensors.end() ? nullptr : &t->second;
+      };
+      llvm::Error e = llvm::Error::success();
+      if ((*a)->kind == "prompt") {
+        PromptAdapter prompt;
+        if (const Tensor *t = tensor(v.promptName()))
+          prompt.embeddings = *t;
+        e = savePeftPrompt(prompt, model.config, path);
+      } else {
+        std::vector<const Tensor *> keys, values;
+        for (int64_t l = 0; l < model.config.layers; ++l) {
+          keys.push_back(tensor(v.prefixName(l, false)));
+          values.push_back(tensor(v.prefixName(l, true)));
+        }
+        e = savePeftPrefix(keys, values, model.config, path);
+      }
+      if (e)
+        return error(op, llvm::toString(std::move(e)));
+      return llvm::Error::success();
+    }
     auto lora = loraAdapterOf(**a);
     if (!lora)
       return error(op, llvm::toString(lora.takeError()));

@@ -66,6 +66,9 @@ struct ModelState {
     std::string act;
   };
   std::vector<BlockAdapter> blockAdapters;
+  /// A prompt or prefix adapter placed on the model ("" for none): its
+  /// binding name and kind.
+  std::string virtualAdapter, virtualKind;
   /// The tensor (base or adapter) with a planned name.
   Tensor *find(llvm::StringRef name);
 };
@@ -151,6 +154,10 @@ private:
   /// model (BlockAdapters.cpp).
   llvm::Error execBlockAdapter(mlir::Operation *op,
                                const std::shared_ptr<ModelState> &model);
+  /// prompt(...) and prefix(...): the virtual tokens' tensors, placed on
+  /// the model (VirtualTokens.cpp).
+  llvm::Error execVirtualAdapter(mlir::Operation *op,
+                                 const std::shared_ptr<ModelState> &model);
   llvm::Error execGenerate(mlir::Operation *op);
   llvm::Error execJudge(mlir::Operation *op);
   llvm::Error execMetric(mlir::Operation *op);

@@ -99,6 +99,8 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "adapter 'parallel'",
       "adapter 'structured'",
       "adapter 'bottleneck'",
+      "adapter 'prompt'",
+      "adapter 'prefix'",
       "mask 'random'",
       "mask 'magnitude'",
       "mask 'principal'",
@@ -123,6 +125,8 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "save",
       "saving adapter 'lora'",
       "saving adapter 'load'",
+      "saving adapter 'prompt'",
+      "saving adapter 'prefix'",
   };
   for (const char *c : constructs)
     mlir::ftl::registerImplementedConstruct(c);

@@ -25,6 +25,8 @@ void(::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
   out.positions.assign(n, 0);
   out.segments.assign(n, -1);
   out.weights.assign(n, 0.0f);
+  out.virtualMask.assign(n, 0.0f);
+  out.slots.assign(n, 0);
   out.totalWeight = 0;
   out.supervised = 0;
   out.samples = 0;
@@ -37,12 +39,19 @@ void(::ftl::rt::fillBatch)(llvm::ArrayRef<PackedRow> rows, int64_t seq,
       // Padding reads token 0: the pad id may lie outside a model's
       // vocabulary, and padding never reaches a loss or a document.
       out.ids[at] = row.segmentIds[i] >= 0 ? row.ids[i] : 0;
+      if (int32_t slot = virtualSlotOf(row.ids[i]);
+          slot >= 0 && row.segmentIds[i] >= 0) {
+        out.ids[at] = 0; // the step function replaces the slot's values
+        out.virtualMask[at] = 1;
+        out.slots[at] = slot;
+      }
       out.positions[at] = row.positions[i];
       out.segments[at] = row.segmentIds[i];
       if (row.segmentIds[i] >= 0)
         ++out.tokens;
       if (i + 1 < int64_t(row.ids.size()) && row.segmentIds[i] >= 0 &&
-          row.segmentIds[i + 1] == row.segmentIds[i]) {
+          row.segmentIds[i + 1] == row.segmentIds[i] &&
+          virtualSlotOf(row.ids[i + 1]) < 0) {
         out.targets[at] = row.ids[i + 1];
         out.weights[at] = row.weights[i + 1];
         docWeight[row.segmentIds[i]] += row.weights[i + 1];
@@ -72,6 +81,8 @@ void(::ftl::rt::fillBatch)(const Batch &batch, int64_t seq, TermBatch &out) {
   out.positions.assign(n, 0);
   out.segments.assign(n, -1);
   out.weights.assign(n, 0.0f);
+  out.virtualMask.assign(n, 0.0f);
+  out.slots.assign(n, 0);
   out.rowExamples.assign(batch.rows, 0);
   out.rowRejected.assign(batch.rows, false);
   out.totalWeight = 0;
@@ -262,7 +273,9 @@ TermFeeder::TermFeeder(Interpreter &interp, DatasetRef data,
 TermFeeder::TermFeeder(const TermFeeder &other)
     : interp(other.interp), data(other.data), tokenizer(other.tokenizer),
       tokenize(other.tokenize), seqLen(other.seqLen),
-      pairsPerBatch(other.pairsPerBatch) {}
+      pairsPerBatch(other.pairsPerBatch) {
+  virtualTokens = other.virtualTokens;
+}
 
 TermFeeder::~TermFeeder() = default;
 
@@ -281,6 +294,7 @@ llvm::Error TermFeeder::restart() {
   }
   PackOptions pack;
   pack.seqLen = seqLen;
+  pack.virtualTokens = virtualTokens;
   auto packed =
       packExamples(std::move(*examples), pack, &tokenizer, &interp.getStats());
   if (!packed)

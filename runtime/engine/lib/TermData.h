@@ -34,6 +34,10 @@ class Tokenizer;
 struct TermBatch {
   std::vector<int32_t> ids, targets, positions, segments;
   std::vector<float> weights;
+  /// Prompt and prefix tuning: 1 on virtual token slots (else 0), and each
+  /// token's slot index (0 on real tokens).
+  std::vector<float> virtualMask;
+  std::vector<int32_t> slots;
   /// Preference terms: the reference's log-probability of each row.
   std::vector<float> refLogp;
   /// KL terms: the reference's final hidden states [rows * seq, dim].
@@ -96,6 +100,9 @@ public:
   void corrupt(TermBatch &batch);
   std::optional<InputMask> inputMask;
   Rng maskRng{0};
+  /// Prompt and prefix tuning: virtual slots before each document piece
+  /// (set before the first row is read).
+  int64_t virtualTokens = 0;
 
   /// The next batch of pairs (preference losses): 2 * pairsPerBatch rows,
   /// taking pairs in order and starting a new epoch at the end.

@@ -306,6 +306,10 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   int64_t seq = plan->seq, batch = plan->batch;
   size_t numTerms = plan->terms.size();
   std::vector<TermSpec> specs(numTerms);
+  // Prompt and prefix tuning: every feeder starts each document piece with
+  // the virtual slots.
+  const int64_t virtualTokens =
+      plan->virtualTokens ? plan->virtualTokens->tokens : 0;
   std::vector<std::unique_ptr<TermFeeder>> feeders(numTerms);
   // Data that turned out empty at run time (a judge that passed nothing):
   // that term sits out this train (a warning and a metric), and a train
@@ -381,6 +385,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     feeders[t] =
         std::make_unique<TermFeeder>(interp, (*d)->data, **tokenizer, *options,
                                      seq, term.isPreference() ? batch : 0);
+    feeders[t]->virtualTokens = virtualTokens;
     // Masked Thought: the term's input mask, drawn from its own stream.
     for (auto [name, input] :
          llvm::zip(loss.getOperandNames(), loss.getInputs())) {
@@ -509,6 +514,8 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     bind("segments", b.segments.data());
     bind("ref_logp", b.refLogp.data());
     bind("ref_hidden", b.refHidden.data());
+    bind("virtual", b.virtualMask.data());
+    bind("slots", b.slots.data());
     bind("scale", scale);
   };
   // An all-padding batch of the term's shape (a term that takes no part).
@@ -521,6 +528,8 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
     b.segments.assign(n, -1);
     b.weights.assign(n, 0.0f);
     b.refLogp.assign(rows, 0.0f);
+    b.virtualMask.assign(n, 0.0f);
+    b.slots.assign(n, 0);
     if (plan->terms[t].isKl())
       b.refHidden.assign(size_t(n * plan->model.info.dim), 0.0f);
     b.rowExamples.assign(rows, -1);
@@ -705,6 +714,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
                           "eval_on: " + llvm::toString(options.takeError()));
     evalFeeder.emplace(interp, (*d)->data, **tokenizer, *options, seq,
                        feeders[firstFed]->isPairs() ? batch : 0);
+    evalFeeder->virtualTokens = virtualTokens;
   }
   // The eval function on batch `b` of term t alone (the other terms get
   // all-padding batches and scale 0): the sum of its weighted token losses
@@ -786,6 +796,7 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         return interp.error(loss, "balance(by: coba) validation data: " +
                                       llvm::toString(options.takeError()));
       TermFeeder feeder(interp, (*d)->data, **tokenizer, *options, seq, 0);
+      feeder.virtualTokens = virtualTokens;
       TermBatch batch;
       if (llvm::Error e = readTerm(t, feeder, batch))
         return interp.error(loss, llvm::toString(std::move(e)));

@@ -30,6 +30,8 @@
 
 #include "gtest/gtest.h"
 
+#include <functional>
+
 #include <cmath>
 
 using namespace mlir;
@@ -141,6 +143,8 @@ protected:
   void checkGradients(int64_t intMax, int samples = 24, double h = 1e-2,
                       double atol = 2e-3, double rtol = 2e-2) {
     makeInputs(intMax);
+    if (adjustInputs)
+      adjustInputs(inputs);
     float value = 0;
     auto grads = runGrad(value);
     float plain = runLoss();
@@ -183,6 +187,9 @@ protected:
   OwningOpRef<ModuleOp> lossModule, gradModule;
   Compiled loss, grad;
   std::vector<std::vector<float>> inputs;
+  /// Called on the random inputs before a gradient check (e.g. to give a
+  /// mask exact zeros).
+  std::function<void(std::vector<std::vector<float>> &)> adjustInputs;
 };
 
 /// Wraps `body` (which computes %y from the arguments) into a loss function
@@ -365,6 +372,24 @@ TEST_F(GradientTest, LinearKl) {
       "tensor<6xf32>\n",
       "tensor<f32>"));
   checkGradients(1, 45);
+}
+
+// Rows with mask 0 and 1 alternate: kept rows pass the gradient through,
+// zeroed rows pass none (finite differences of the same compiled op).
+TEST_F(GradientTest, MaskRows) {
+  for (bool keep : {true, false}) {
+    compile(lossFunction(
+        std::string("%x: tensor<6x5xf32> ") + T + ", %m: tensor<6xf32>",
+        std::string("  %y = ftlt.mask_rows %x, %m {keep = ") +
+            (keep ? "true" : "false") + "} : tensor<6x5xf32>, tensor<6xf32>\n",
+        "tensor<6x5xf32>"));
+    adjustInputs = [](std::vector<std::vector<float>> &in) {
+      for (size_t i = 0; i < in[1].size(); ++i)
+        in[1][i] = i % 2 ? 0.0f : 1.0f;
+    };
+    checkGradients(1, 30);
+    adjustInputs = nullptr;
+  }
 }
 
 TEST_F(GradientTest, UnlikelihoodOfTokenNll) {

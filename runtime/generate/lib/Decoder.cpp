@@ -337,6 +337,18 @@ float *Decoder::cacheV(int64_t layer, int64_t slot, int64_t kvHead) const {
              config.headDim;
 }
 
+void Decoder::readCache(int64_t layer, int64_t slot, int64_t length,
+                        float *keys, float *values) const {
+  const int64_t hd = config.headDim, kvDim = config.kvHeads * hd;
+  for (int64_t h = 0; h < config.kvHeads; ++h) {
+    const float *k = cacheK(layer, slot, h), *v = cacheV(layer, slot, h);
+    for (int64_t p = 0; p < length; ++p) {
+      std::copy(k + p * hd, k + (p + 1) * hd, keys + p * kvDim + h * hd);
+      std::copy(v + p * hd, v + (p + 1) * hd, values + p * kvDim + h * hd);
+    }
+  }
+}
+
 const float *Decoder::logits(int64_t row) const {
   return buf->logits.data() + row * config.vocab;
 }

@@ -131,6 +131,11 @@ public:
   std::function<void(const LinearRef &l, int64_t T, const float *x)>
       onLinearInput;
 
+  /// Copies positions [0, length) of `slot`'s cached keys (after RoPE) and
+  /// values in `layer` into two [length, kvHeads * headDim] arrays.
+  void readCache(int64_t layer, int64_t slot, int64_t length, float *keys,
+                 float *values) const;
+
   int64_t capacity() const { return cap; }
   int64_t slots() const { return numSlots; }
   int64_t vocab() const { return config.vocab; }

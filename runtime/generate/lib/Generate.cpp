@@ -146,6 +146,38 @@ llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
   return out;
 }
 
+llvm::Expected<std::vector<Tensor>>
+ftl::rt::keysAndValues(const ModelView &view, llvm::ArrayRef<int32_t> tokens,
+                       kernels::ThreadPool *pool) {
+  llvm::Expected<ResolvedModel> model = resolveModel(view);
+  if (!model)
+    return model.takeError();
+  const ModelConfig &c = *view.config;
+  const int64_t L = static_cast<int64_t>(tokens.size());
+  if (L == 0 || L > c.ctx)
+    return fail("keysAndValues: " + llvm::Twine(L) +
+                " tokens (expected 1 to the model's context, " +
+                llvm::Twine(c.ctx) + ")");
+  if (llvm::Error err = checkIds(tokens, c.vocab, "keysAndValues: token"))
+    return std::move(err);
+  Decoder decoder(*model, /*slots=*/1, /*capacity=*/L, L, L, pool);
+  std::vector<StepToken> step;
+  for (int64_t i = 0; i < L; ++i)
+    step.push_back(
+        {0, static_cast<int32_t>(i), tokens[i], static_cast<int32_t>(i)});
+  decoder.step(step);
+  std::vector<Tensor> out;
+  const int64_t kvDim = c.kvHeads * c.headDim;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    Tensor k = Tensor::zeros(DType::F32, {L, kvDim});
+    Tensor v = Tensor::zeros(DType::F32, {L, kvDim});
+    decoder.readCache(l, 0, L, k.dataAs<float>(), v.dataAs<float>());
+    out.push_back(std::move(k));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 namespace {
 
 enum class SlotState {

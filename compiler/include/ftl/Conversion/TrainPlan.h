@@ -23,6 +23,7 @@
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,23 @@ struct PlannedTerm {
   bool isRegulariser() const { return rows == 0; }
 };
 
+/// Prompt or prefix tuning (`prompt(tokens)`, `prefix(tokens)` on a
+/// model): every document piece of the train's batches starts with `tokens`
+/// virtual slots. A prompt replaces their input embeddings with the trained
+/// rows of "<adapter>.prompt_embeddings" [tokens, dim]; a prefix replaces,
+/// in every layer, their keys and values (after RoPE, as cached keys are)
+/// with "<adapter>.layers.<L>.prefix_key" / "prefix_value" [tokens, kv_dim].
+struct VirtualTokenPlacement {
+  std::string adapter;
+  std::string kind; ///< prompt | prefix
+  int64_t tokens = 0;
+  std::string promptName() const { return adapter + ".prompt_embeddings"; }
+  std::string prefixName(int64_t layer, bool value) const {
+    return adapter + ".layers." + std::to_string(layer) +
+           (value ? ".prefix_value" : ".prefix_key");
+  }
+};
+
 /// One `balance(...)` of the objective (its terms carry its index as their
 /// group). With `coba`, the convergence balancer's settings and each task's
 /// validation data, in term order.
@@ -181,6 +199,7 @@ struct TrainPlan {
   std::vector<SparsePlacement> sparse;
   std::vector<BlockAdapterPlacement> blockAdapters;
   std::vector<HalfPlacement> halves;
+  std::optional<VirtualTokenPlacement> virtualTokens;
   /// adamw(layer_decay: d): see lrScaleOf.
   double layerDecay = 1;
   std::vector<PlannedTerm> terms;

@@ -55,6 +55,9 @@ public:
     int64_t n = ids.getType().cast<RankedTensorType>().getDimSize(0);
     Value h = b.create<ftlt::EmbeddingOp>(loc, f32({n, m.dim}),
                                           param("embed.weight"), ids);
+    const auto &virt = plan.virtualTokens;
+    if (virt && virt->kind == "prompt")
+      h = replaceVirtualRows(h, virt->promptName());
     if (gpt2) {
       Value pos = b.create<ftlt::EmbeddingOp>(
           loc, f32({n, m.dim}), param("pos_embed.weight"), positions);
@@ -74,6 +77,10 @@ public:
         k = tag(b.create<ftlt::RopeOp>(loc, k.getType(), k, positions,
                                        b.getF64FloatAttr(plan.model.ropeTheta),
                                        b.getI64IntegerAttr(m.headDim())));
+      }
+      if (virt && virt->kind == "prefix") {
+        k = replaceVirtualRows(k, virt->prefixName(l, false));
+        v = replaceVirtualRows(v, virt->prefixName(l, true));
       }
       auto attn = b.create<ftlt::AttentionOp>(
           loc, q.getType(), f32({rows, m.heads, plan.seq}), q, k, v, segments,
@@ -106,6 +113,13 @@ public:
     return plan.model.info.tied ? param("embed.weight") : param("head.weight");
   }
 
+  /// The batch's virtual-slot mask [N] and slot indices [N] (prompt and
+  /// prefix tuning).
+  void setVirtualSlots(Value mask, Value slotIds) {
+    virtualMask = mask;
+    slots = slotIds;
+  }
+
 private:
   RankedTensorType f32(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, b.getF32Type());
@@ -118,6 +132,20 @@ private:
   }
 
   bool hasParam(StringRef name) const { return params.count(name); }
+
+  /// `x` with its virtual-slot rows replaced by rows of `table` (one per
+  /// slot); the other rows stay bitwise x's.
+  Value replaceVirtualRows(Value x, StringRef table) {
+    assert(virtualMask && slots && "virtual slots of the batch");
+    auto type = x.getType().cast<RankedTensorType>();
+    Value rows =
+        tag(b.create<ftlt::EmbeddingOp>(loc, type, param(table), slots));
+    Value kept = tag(
+        b.create<ftlt::MaskRowsOp>(loc, x, virtualMask, b.getBoolAttr(false)));
+    Value placed = tag(b.create<ftlt::MaskRowsOp>(loc, rows, virtualMask,
+                                                  b.getBoolAttr(true)));
+    return tag(b.create<ftlt::AddOp>(loc, kept, placed));
+  }
 
   /// Marks an op with its layer, so recomputation can find layer bounds.
   template <typename OpT>
@@ -199,6 +227,7 @@ private:
   Location loc;
   const TrainPlan &plan;
   const llvm::StringMap<Value> &params;
+  Value virtualMask, slots;
   llvm::StringMap<const LoraPlacement *> lorasByWeight;
   int64_t layer = -1;
 };
@@ -364,7 +393,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
   }
 
   /// The batch arguments of one term, in order.
-  static SmallVector<StringRef> batchArgsOf(const ::ftl::PlannedTerm &term) {
+  static SmallVector<StringRef> batchArgsOf(const TrainPlan &plan,
+                                            const ::ftl::PlannedTerm &term) {
     if (term.isRegulariser())
       return {"scale"};
     SmallVector<StringRef> args = {"ids",       "targets",  "weights",
@@ -373,6 +403,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       args.push_back("ref_logp");
     if (term.isKl())
       args.push_back("ref_hidden");
+    if (plan.virtualTokens)
+      args.append({"virtual", "slots"});
     return args;
   }
 
@@ -406,9 +438,9 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
     for (auto [term, planned] : llvm::enumerate(plan.terms)) {
       termArgBase.push_back(argTypes.size());
       int64_t n = planned.rows * plan.seq;
-      for (StringRef w : batchArgsOf(planned)) {
-        argTypes.push_back(w == "weights"      ? (Type)f32({n})
-                           : w == "scale"      ? (Type)scalar
+      for (StringRef w : batchArgsOf(plan, planned)) {
+        argTypes.push_back(w == "weights" || w == "virtual" ? (Type)f32({n})
+                           : w == "scale"                   ? (Type)scalar
                            : w == "ref_logp"   ? (Type)f32({planned.rows})
                            : w == "ref_hidden" ? (Type)f32({n, dim})
                                                : (Type)i32(n));
@@ -480,6 +512,10 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
         int64_t rows = planned.rows, n = rows * plan.seq;
         Value ids = arg(0), targets = arg(1), weights = arg(2),
               positions = arg(3), segments = arg(4), normaliser = arg(5);
+        if (plan.virtualTokens) {
+          unsigned first = batchArgsOf(plan, planned).size() - 2;
+          forward.setVirtualSlots(arg(first), arg(first + 1));
+        }
         Value sum;
         if (planned.isPreference()) {
           // The sequence log-probability of each row minus the

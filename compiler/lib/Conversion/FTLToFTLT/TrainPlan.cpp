@@ -687,6 +687,28 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
           plan.blockAdapters.push_back(std::move(p));
         continue;
       }
+      if (adapter.getKind() == "prompt" || adapter.getKind() == "prefix") {
+        if (plan.virtualTokens)
+          return adapter.emitError("not implemented yet: a second prompt or "
+                                   "prefix adapter on model '")
+                 << plan.model.name << "' ('" << plan.virtualTokens->adapter
+                 << "' is placed already)";
+        ::ftl::VirtualTokenPlacement v;
+        v.adapter = adapter.getName().str();
+        v.kind = adapter.getKind().str();
+        if (auto t = adapter.getConfig().getAs<IntegerAttr>("tokens"))
+          v.tokens = t.getInt();
+        if (auto r = adapter.getConfig().getAs<BoolAttr>("reparam");
+            r && r.getValue())
+          return adapter.emitError(
+              "not implemented yet: prefix(reparam: true) (the MLP "
+              "re-parameterisation of prefix tuning)");
+        if (v.tokens <= 0)
+          return adapter.emitError("'")
+                 << v.kind << "' needs a positive number of tokens";
+        plan.virtualTokens = std::move(v);
+        continue;
+      }
       if (adapter.getKind() != "lora")
         continue;
       DictionaryAttr config = adapter.getConfig();
@@ -775,6 +797,30 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
     plan.tensors.push_back(
         {prefix + ".up.weight", {p.dim, p.hidden}, true, true});
     plan.tensors.push_back({prefix + ".up.bias", {p.dim}, true, true});
+  }
+  if (const auto &v = plan.virtualTokens) {
+    const ::ftl::lang::ModelInfo &m = plan.model.info;
+    if (v->tokens >= plan.seq)
+      return train.emitError("'")
+             << v->kind << "' adapter '" << v->adapter << "' has " << v->tokens
+             << " virtual tokens, which leaves no room in rows of 'seq' "
+             << plan.seq;
+    if (v->kind == "prompt") {
+      plan.tensors.push_back({v->promptName(), {v->tokens, m.dim}, true, true});
+    } else {
+      int64_t kvDim = m.kvHeads * m.headDim();
+      for (int64_t l = 0; l < m.layers; ++l)
+        for (bool value : {false, true})
+          plan.tensors.push_back(
+              {v->prefixName(l, value), {v->tokens, kvDim}, true, true});
+    }
+    // The reference of a preference or KL term would have to see the same
+    // rows without the slots.
+    for (PlannedTerm &term : plan.terms)
+      if (term.needsReference())
+        return term.loss.emitError("not implemented yet: a '")
+               << term.kind << "' term with the " << v->kind << " adapter '"
+               << v->adapter << "'";
   }
   // Layer-wise LR decay: a factor per tensor (AdamW's layer_decay).
   if (Value opt = train.getOptimizer())

@@ -215,6 +215,13 @@ LogicalResult LinearCrossEntropyOp::verify() {
   return expectShape(*this, "the log-sum-exp", getLse(), {h[0]});
 }
 
+LogicalResult MaskRowsOp::verify() {
+  auto x = shapeOf(getX());
+  if (x.size() != 2)
+    return emitOpError("expects [N, D] rows");
+  return expectShape(*this, "the mask", getMask(), {x[0]});
+}
+
 LogicalResult LinearKlOp::verify() {
   auto h = shapeOf(getHidden());
   auto w = shapeOf(getWeight());

@@ -135,6 +135,20 @@ LogicalResult ScaleByOp::emitScalarBody(OpBuilder &b, Location loc,
   return success();
 }
 
+SmallVector<Access> MaskRowsOp::getOperandAccess() {
+  return {Access::Elem, Access::Row};
+}
+SmallVector<Access> MaskRowsOp::getResultAccess() { return elems(1); }
+LogicalResult MaskRowsOp::emitScalarBody(OpBuilder &b, Location loc,
+                                         ArrayRef<Value> in,
+                                         SmallVectorImpl<Value> &out) {
+  Scalar s{b, loc};
+  Value masked = s.notEqual(in[1], s.c(0.0));
+  out.push_back(getKeep() ? s.select(masked, in[0], s.c(0.0))
+                          : s.select(masked, s.c(0.0), in[0]));
+  return success();
+}
+
 LogicalResult AbsOp::emitScalarBody(OpBuilder &b, Location loc,
                                     ArrayRef<Value> in,
                                     SmallVectorImpl<Value> &out) {

@@ -153,6 +153,18 @@ LogicalResult ScaleOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+// The mask is data (virtual token slots): no gradient flows to it.
+LogicalResult MaskRowsOp::buildGradients(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (resultGrads[0] && needed[0])
+    grads[0] = b.create<MaskRowsOp>(getLoc(), resultGrads[0], getMask(),
+                                    getKeepAttr());
+  return success();
+}
+
 LogicalResult ScaleByOp::buildGradients(OpBuilder &b,
                                         ArrayRef<Value> resultGrads,
                                         ArrayRef<bool> needed,

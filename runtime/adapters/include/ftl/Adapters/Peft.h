@@ -63,6 +63,16 @@ llvm::Expected<LoraAdapter> loadPeftLora(llvm::StringRef dir,
 llvm::Error savePeftPrompt(const PromptAdapter &adapter,
                            const ModelConfig &config, llvm::StringRef dir);
 
+/// Writes a PEFT prefix-tuning folder (no MLP re-parameterisation):
+/// `keys[l]` and `values[l]` are layer l's [tokens, kv_heads * head_dim]
+/// keys (as cached, after RoPE) and values, stored as PEFT's
+/// "prompt_embeddings" [tokens, layers * 2 * kv_dim] (per token, layer l's
+/// key then value). The config names the model's hidden size and heads;
+/// PEFT derives the key/value width from them.
+llvm::Error savePeftPrefix(llvm::ArrayRef<const Tensor *> keys,
+                           llvm::ArrayRef<const Tensor *> values,
+                           const ModelConfig &config, llvm::StringRef dir);
+
 /// Reads a PEFT prompt-tuning folder for a model with `config`.
 llvm::Expected<PromptAdapter> loadPeftPrompt(llvm::StringRef dir,
                                              const ModelConfig &config);

@@ -242,7 +242,15 @@ struct PackOptions {
   int64_t seqLen = 0;
   /// Padding id; -1 = the tokenizer's pad, else its EOS, else 0.
   int32_t padId = -1;
+  /// Prompt and prefix tuning: each document piece starts with this many
+  /// virtual token slots, with ids -1, -2, ... (slot k has id -1-k), weight
+  /// 0 and positions 0..n-1; the piece's own tokens follow at positions n..
+  /// and a piece holds at most seqLen - n of them.
+  int64_t virtualTokens = 0;
 };
+
+/// The virtual slot a packed id stands for (-1 for a real token).
+inline int32_t virtualSlotOf(int32_t id) { return id < 0 ? -1 - id : -1; }
 
 /// The pad id PackOptions/BatchOptions resolve -1 to.
 int32_t defaultPadId(const Tokenizer *tokenizer);

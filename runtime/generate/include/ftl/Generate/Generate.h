@@ -91,6 +91,14 @@ llvm::Expected<Tensor> forwardLogits(const ModelView &model,
                                      llvm::ArrayRef<int32_t> tokens,
                                      kernels::ThreadPool *pool);
 
+/// Every layer's keys (after RoPE) and values for `tokens` at positions 0..,
+/// as the cache holds them: 2 * layers tensors [T, kv_heads * head_dim],
+/// keys then values of layer 0, then layer 1, ... (prefix tuning's
+/// initialisation from real activations).
+llvm::Expected<std::vector<Tensor>>
+keysAndValues(const ModelView &model, llvm::ArrayRef<int32_t> tokens,
+              kernels::ThreadPool *pool = nullptr);
+
 /// Sum over every token of `sequences` of x x^T, x the input of the linear
 /// layer `target` (a canonical weight name such as
 /// "layers.0.attn.q.weight"), in double: [in, in] per target, the

@@ -193,6 +193,24 @@ def FTLT_ScaleByOp : FTLT_DiffFusible<"scale_by", [AllTypesMatch<["x", "result"]
   let assemblyFormat = "$x `,` $factor attr-dict `:` type($x) `,` type($factor)";
 }
 
+def FTLT_MaskRowsOp
+    : FTLT_DiffFusible<"mask_rows", [AllTypesMatch<["x", "result"]>]> {
+  let summary = "keeps or zeroes whole rows by a per-row mask";
+  let description = [{
+    `result[i, j] = x[i, j]` where `(mask[i] != 0) == keep`, else 0. Virtual
+    token slots (prompt and prefix tuning) replace rows with it: the kept
+    rows are bitwise `x`'s. Its own gradient rule: the same mask on `dy`.
+
+    ```mlir
+    %y = ftlt.mask_rows %x, %m {keep = false} : tensor<8x4xf32>, tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x, FTLT_F32:$mask, BoolAttr:$keep);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x `,` $mask attr-dict `:` type($x) `,` type($mask)";
+  let hasVerifier = 1;
+}
+
 def FTLT_SiluOp : FTLT_DiffFusible<"silu", [SameOperandsAndResultType]> {
   let summary = "x * sigmoid(x)";
   let description = "```mlir\n%y = ftlt.silu %x : tensor<8x4xf32>\n```";
