@@ -68,6 +68,9 @@ def check_loaded_tensors(model, adapter_dir):
         for key in f.keys():
             target = key.replace(".lora_A.weight", ".lora_A.default.weight")
             target = target.replace(".lora_B.weight", ".lora_B.default.weight")
+            # DoRA's magnitudes (use_dora: true).
+            target = target.replace(".lora_magnitude_vector",
+                                    ".lora_magnitude_vector.default.weight")
             if target not in state:
                 problems.append(f"PEFT has no parameter for '{key}'")
                 continue
@@ -76,7 +79,8 @@ def check_loaded_tensors(model, adapter_dir):
                                f.get_tensor(key).to(torch.float32)):
                 problems.append(f"'{key}' did not load into '{target}'")
     for name in state:
-        if ("lora_A" in name or "lora_B" in name) and name not in used:
+        if ("lora_A" in name or "lora_B" in name or
+                "lora_magnitude_vector" in name) and name not in used:
             problems.append(f"'{name}' was not in the folder")
     return problems
 

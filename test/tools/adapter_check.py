@@ -44,8 +44,9 @@ initial weights), and RUN, the trained one. Parsed without any library.
       "name: min..max" with 3 decimals: the learning-rate factor of each
       tensor when the two runs differ only in it (one AdamW step).
 
-  adapter_check.py loss0 A B --rtol R
-      The first logged loss of the two runs agree to R relative.
+  adapter_check.py loss0 A B --rtol R [--train-a K]
+      The first logged loss of the two runs agree to R relative (of A's
+      train K, when given).
 """
 import argparse
 import glob
@@ -374,8 +375,10 @@ def check_ratio(args):
 
 
 def check_loss0(args):
-    first = [next(r["loss"] for r in metrics(root) if "loss" in r)
-             for root in (args.init, args.run)]
+    def first_loss(root, train):
+        return next(r["loss"] for r in metrics(root)
+                    if "loss" in r and (train is None or r.get("train") == train))
+    first = [first_loss(args.init, args.train_a), first_loss(args.run, None)]
     diff = abs(first[0] - first[1]) / max(abs(first[0]), 1e-30)
     print("first losses %.9g %.9g: %s" % (first[0], first[1],
                                          "ok" if diff <= args.rtol else "FAIL"))
@@ -388,6 +391,7 @@ ap.add_argument("mode", choices=["half", "sparse", "structured", "changed",
 ap.add_argument("init")
 ap.add_argument("run")
 ap.add_argument("extra", nargs="?")
+ap.add_argument("--train-a", type=int, default=None)
 ap.add_argument("--rtol", type=float, default=0)
 ap.add_argument("--tensors", default="")
 ap.add_argument("--density", type=float, default=0)

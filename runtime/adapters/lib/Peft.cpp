@@ -450,6 +450,8 @@ struct FusedPart {
 struct ModuleLora {
   const PeftModule *module = nullptr;
   Tensor A, B;
+  Tensor magnitude; ///< DoRA
+
   int64_t rank = 0;
   double alpha = 0;
   std::vector<FusedPart> fused; // only for modules with several parts
@@ -658,6 +660,15 @@ llvm::Error ftl::rt::savePeftLora(const LoraAdapter &adapter,
       ml.B = p.B;
       ml.rank = p.rank;
       ml.alpha = p.alpha;
+      ml.magnitude = p.magnitude;
+    } else if (llvm::any_of(m.parts, [&](const std::string &part) {
+                 auto it = adapter.deltas.find(part);
+                 return it != adapter.deltas.end() &&
+                        it->second.magnitude.valid();
+               })) {
+      return makeError("DoRA on '" + m.path +
+                       "', a module that fuses several weights, has no PEFT "
+                       "form (a fused module has one norm per output)");
     } else if (llvm::Error err = fuseParts(adapter, m, ml)) {
       return err;
     }
@@ -747,7 +758,13 @@ llvm::Error ftl::rt::savePeftLora(const LoraAdapter &adapter,
   o["revision"] = PyJson::null();
   o["target_modules"] = targetList;
   o["task_type"] = PyJson::string("CAUSAL_LM");
-  o["use_dora"] = PyJson::boolean(false);
+  bool dora = llvm::any_of(
+      written, [](const ModuleLora &ml) { return ml.magnitude.valid(); });
+  if (dora && !llvm::all_of(written, [](const ModuleLora &ml) {
+        return ml.magnitude.valid();
+      }))
+    return makeError("a PEFT adapter is DoRA for all its modules or none");
+  o["use_dora"] = PyJson::boolean(dora);
   o["use_rslora"] = PyJson::boolean(adapter.rslora);
 
   // adapter_model.safetensors.
@@ -757,6 +774,8 @@ llvm::Error ftl::rt::savePeftLora(const LoraAdapter &adapter,
     std::string key = kKeyPrefix + ml.module->path;
     tensors.emplace_back(key + kSuffixA, ml.A);
     tensors.emplace_back(key + kSuffixB, ml.B);
+    if (ml.magnitude.valid())
+      tensors.emplace_back(key + ".lora_magnitude_vector", ml.magnitude);
     if (ml.fused.empty())
       continue;
     llvm::json::Array parts;

@@ -47,6 +47,12 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
         "not implemented yet: generating or scoring with the " +
         model.virtualKind + " adapter '" + model.virtualAdapter +
         "' (the decoder has no virtual tokens yet)");
+  for (const auto &[name, t] : model.adapterTensors)
+    if (StringRef(name).ends_with(".lora_magnitude"))
+      return llvm::createStringError(
+          "not implemented yet: generating or scoring with a DoRA adapter "
+          "('" +
+          StringRef(name).split('.').first.str() + "')");
   ModelView view;
   view.config = &model.config;
   view.weights = &model.weights;

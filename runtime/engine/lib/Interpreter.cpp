@@ -12,7 +12,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Interpreter.h"
+
 #include "AdapterSetup.h"
+#include "Dora.h"
 
 #include "ftl/Adapters/Peft.h"
 #include "ftl/Conversion/TrainPlan.h"
@@ -534,7 +536,10 @@ static llvm::Expected<LoraAdapter> loraAdapterOf(const AdapterState &adapter) {
         b == adapter.model->adapterTensors.end())
       return llvm::createStringError("adapter '" + adapter.name +
                                      "' has no tensors for '" + target + "'");
-    LoraAdapter::Pair pair{a->second, b->second, a->second.dim(0), 0.0};
+    LoraAdapter::Pair pair{a->second, b->second, a->second.dim(0), 0.0, {}};
+    auto m = adapter.model->adapterTensors.find(prefix + ".lora_magnitude");
+    if (m != adapter.model->adapterTensors.end())
+      pair.magnitude = m->second;
     // The alpha that gives this delta's scale back.
     double scale = adapter.scaleOf(target);
     pair.alpha = adapter.rslora ? scale * std::sqrt(double(pair.rank))
@@ -576,13 +581,27 @@ llvm::Error Interpreter::execMerge(Operation *op) {
       float *w = W->dataAs<float>();
       const float *a = A->dataAs<const float>();
       const float *b = B->dataAs<const float>();
-      for (int64_t i = 0; i < out; ++i)
+      // DoRA: each merged row is scaled by magnitude / ||W + s B A||, the
+      // norm of the unscaled row, as the step function computes it.
+      const Tensor *M =
+          (*base)->find(adapter->name + "." + module + ".lora_magnitude");
+      std::vector<float> norms;
+      if (M) {
+        norms.resize(size_t(out));
+        doraRowNorms(w, a, b, out, in, r, scale, norms.data());
+      }
+      for (int64_t i = 0; i < out; ++i) {
+        double rowScale =
+            M ? double(M->dataAs<const float>()[i]) / double(norms[i]) : 1.0;
         for (int64_t j = 0; j < in; ++j) {
           double s = 0;
           for (int64_t k = 0; k < r; ++k)
             s += double(b[i * r + k]) * a[k * in + j];
-          w[i * in + j] += float(scale * s);
+          w[i * in + j] =
+              M ? float(rowScale * (double(w[i * in + j]) + scale * s))
+                : w[i * in + j] + float(scale * s);
         }
+      }
     }
   }
   values[merge.getModel()] = merged;
@@ -646,6 +665,8 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
                      : double(state->rank);
   if (auto d = config.getAs<FloatAttr>("dropout"))
     state->dropout = d.getValueAsDouble();
+  if (auto d = config.getAs<BoolAttr>("dora"))
+    state->dora = d.getValue();
   if (auto r = config.getAs<BoolAttr>("rslora"))
     state->rslora = r.getValue();
   llvm::StringRef init = config.getAs<StringAttr>("init")
@@ -698,6 +719,16 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
       cordaInit(w->dataAs<float>(), out, in, state->rank,
                 state->scaleOf(target.str()), covariances[target.str()].data(),
                 kpm, a.dataAs<float>(), b.dataAs<float>());
+    }
+    if (state->dora) {
+      // The magnitude starts as the norms the step function computes, so
+      // that their ratio is exactly 1: the model starts as it was.
+      Tensor magnitude = Tensor::zeros(DType::F32, {out});
+      doraRowNorms(w->dataAs<float>(), a.dataAs<float>(), b.dataAs<float>(),
+                   out, in, state->rank, state->scaleOf(target.str()),
+                   magnitude.dataAs<float>());
+      (*m)->adapterTensors[state->name + "." + module + ".lora_magnitude"] =
+          std::move(magnitude);
     }
     (*m)->adapterTensors[aName] = std::move(a);
     (*m)->adapterTensors[state->name + "." + module + ".lora_B"] = std::move(b);

@@ -81,6 +81,8 @@ struct AdapterState {
   int64_t rank = 0;
   double alpha = 0, dropout = 0;
   bool rslora = false;
+  /// DoRA: each module also has a "<name>.<module>.lora_magnitude" [out].
+  bool dora = false;
   /// Per-target scales where they differ (loaded PEFT rank/alpha patterns).
   std::map<std::string, double> scales;
   /// The scale of the delta on `target`.

@@ -6,6 +6,7 @@
 
 #include "ftl/Engine/Program.h"
 
+#include "Dora.h"
 #include "SimpleKernels.h"
 
 #include "ftl/Dialect/FTLT/IR/FTLTOps.h"
@@ -74,6 +75,7 @@ struct Program::Instruction {
     LinearTokenNll,
     LinearKl,
     LinearKlGrad,
+    DoraNorm,
     SeqSum,
     SeqExpand,
     PairDiff,
@@ -333,6 +335,14 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
                      use(o.getRefWeight()), use(o.getWeights()),
                      use(o.getLse()),       use(o.getRefLse())};
           setKlDims(o);
+        })
+        .Case([&](ftlt::DoraNormOp o) {
+          inst.kind = K::DoraNorm;
+          inst.in = {use(o.getWeight()), use(o.getA()), use(o.getB())};
+          inst.d[0] = dims(o.getWeight())[0];
+          inst.d[1] = dims(o.getWeight())[1];
+          inst.d[2] = dims(o.getA())[0];
+          inst.f[0] = o.getScale().convertToDouble();
         })
         .Case([&](ftlt::SeqSumOp o) {
           inst.kind = K::SeqSum;
@@ -725,6 +735,10 @@ llvm::Error Program::run() {
                           pool);
       break;
     }
+    case K::DoraNorm:
+      doraRowNorms(F(inst.in[0]), F(inst.in[1]), F(inst.in[2]), d[0], d[1],
+                   d[2], inst.f[0], F(inst.out[0]));
+      break;
     case K::SeqSum: {
       const float *x = F(inst.in[0]);
       float *y = F(inst.out[0]);

@@ -392,6 +392,28 @@ TEST_F(GradientTest, MaskRows) {
   }
 }
 
+// The denominator is kept in [1, 2) so central differences stay accurate.
+TEST_F(GradientTest, Div) {
+  compile(lossFunction(
+      std::string("%x: tensor<4x3xf32> ") + T + ", %d: tensor<4x3xf32> " + T,
+      "  %y = ftlt.div %x, %d : tensor<4x3xf32>\n", "tensor<4x3xf32>"));
+  adjustInputs = [](std::vector<std::vector<float>> &in) {
+    for (float &v : in[1])
+      v = 1.0f + std::fabs(v) - std::floor(std::fabs(v));
+  };
+  checkGradients(1, 24);
+  adjustInputs = nullptr;
+}
+
+TEST_F(GradientTest, ScaleCols) {
+  compile(lossFunction(std::string("%x: tensor<5x4xf32> ") + T +
+                           ", %f: tensor<4xf32> " + T,
+                       "  %y = ftlt.scale_cols %x, %f : tensor<5x4xf32>, "
+                       "tensor<4xf32>\n",
+                       "tensor<5x4xf32>"));
+  checkGradients(1, 24);
+}
+
 TEST_F(GradientTest, UnlikelihoodOfTokenNll) {
   compile(lossFunction(
       std::string("%logits: tensor<5x7xf32> ") + T + ", %t: tensor<5xi32>",

@@ -48,8 +48,12 @@ struct LoraPlacement {
   double dropout = 0;
   bool pissa = false; ///< init: pissa (A, B from W's SVD; W the residual)
   bool corda = false; ///< init: corda (A, B from W C's SVD; W the residual)
+  /// DoRA: the output is m * (x W^T + s x A^T B^T) / ||W + s B A|| per
+  /// output feature, m a trained magnitude [out] (mName()).
+  bool dora = false;
   std::string aName() const; ///< "<adapter>.<module>.lora_A"
   std::string bName() const;
+  std::string mName() const; ///< "<adapter>.<module>.lora_magnitude"
 };
 
 /// A bottleneck module on one sub-layer ("attn" or "mlp") of one layer:

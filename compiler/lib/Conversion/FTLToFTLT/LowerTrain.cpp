@@ -220,7 +220,16 @@ private:
         tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), down, bm, Value()));
     Value scaled = tag(b.create<ftlt::ScaleOp>(loc, up.getType(), up,
                                                b.getF64FloatAttr(lora.scale)));
-    return tag(b.create<ftlt::AddOp>(loc, y, scaled));
+    Value sum = tag(b.create<ftlt::AddOp>(loc, y, scaled));
+    if (!lora.dora)
+      return sum;
+    // DoRA (no bias: the plan refuses one): each output feature times its
+    // magnitude over the norm of its row of W + s B A, held constant.
+    Value norm = tag(b.create<ftlt::DoraNormOp>(loc, f32({out}), w, a, bm,
+                                                b.getF64FloatAttr(lora.scale)));
+    Value factor =
+        tag(b.create<ftlt::DivOp>(loc, f32({out}), param(lora.mName()), norm));
+    return tag(b.create<ftlt::ScaleColsOp>(loc, sum, factor));
   }
 
   OpBuilder &b;

@@ -34,6 +34,11 @@ std::string LoraPlacement::bName() const {
   return adapter + "." + llvm::StringRef(weight).drop_back(7).str() + ".lora_B";
 }
 
+std::string LoraPlacement::mName() const {
+  return adapter + "." + llvm::StringRef(weight).drop_back(7).str() +
+         ".lora_magnitude";
+}
+
 int64_t PlannedTensor::numel() const {
   int64_t size = 1;
   for (int64_t d : shape)
@@ -743,6 +748,18 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
           lora.pissa = init.getValue() == "pissa";
           lora.corda = init.getValue() == "corda";
         }
+        if (auto d = config.getAs<BoolAttr>("dora"))
+          lora.dora = d.getValue();
+        if (lora.dora && plan.model.info.qkvBias &&
+            (tensor.contains(".attn.q.") || tensor.contains(".attn.k.") ||
+             tensor.contains(".attn.v.")))
+          return adapter.emitError("not implemented yet: DoRA on a linear "
+                                   "layer with a bias ('")
+                 << tensor << "')";
+        if (lora.dora &&
+            plan.model.info.arch == ::ftl::lang::ModelInfo::Arch::GPT2)
+          return adapter.emitError("not implemented yet: DoRA on GPT-2's "
+                                   "linear layers (they have biases)");
         plan.loras.push_back(lora);
         loraTargets.insert(tensor);
       }
@@ -788,6 +805,8 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
              << " needs a rank of at most " << std::min(lora.out, lora.in);
     plan.tensors.push_back({lora.aName(), {lora.rank, lora.in}, true, true});
     plan.tensors.push_back({lora.bName(), {lora.out, lora.rank}, true, true});
+    if (lora.dora)
+      plan.tensors.push_back({lora.mName(), {lora.out}, true, true});
   }
   for (const BlockAdapterPlacement &p : plan.blockAdapters) {
     std::string prefix = p.prefix();

@@ -215,6 +215,21 @@ LogicalResult LinearCrossEntropyOp::verify() {
   return expectShape(*this, "the log-sum-exp", getLse(), {h[0]});
 }
 
+LogicalResult ScaleColsOp::verify() {
+  auto x = shapeOf(getX());
+  if (x.size() != 2)
+    return emitOpError("expects [N, D] rows");
+  return expectShape(*this, "the factor", getFactor(), {x[1]});
+}
+
+LogicalResult DoraNormOp::verify() {
+  auto w = shapeOf(getWeight()), a = shapeOf(getA()), b = shapeOf(getB());
+  if (w.size() != 2 || a.size() != 2 || b.size() != 2 || a[1] != w[1] ||
+      b[0] != w[0] || b[1] != a[0])
+    return emitOpError("expects a [O, I] weight, a [R, I] A and a [O, R] B");
+  return expectShape(*this, "the result", getResult(), {w[0]});
+}
+
 LogicalResult MaskRowsOp::verify() {
   auto x = shapeOf(getX());
   if (x.size() != 2)

@@ -82,6 +82,7 @@ constexpr double kGeluA = 0.044715;
 ELEMENTWISE_ACCESS(AddOp, 2, 1)
 ELEMENTWISE_ACCESS(SubOp, 2, 1)
 ELEMENTWISE_ACCESS(MulOp, 2, 1)
+ELEMENTWISE_ACCESS(DivOp, 2, 1)
 ELEMENTWISE_ACCESS(ScaleOp, 1, 1)
 ELEMENTWISE_ACCESS(SiluOp, 1, 1)
 ELEMENTWISE_ACCESS(AbsOp, 1, 1)
@@ -112,6 +113,24 @@ LogicalResult SubOp::emitScalarBody(OpBuilder &b, Location loc,
 LogicalResult MulOp::emitScalarBody(OpBuilder &b, Location loc,
                                     ArrayRef<Value> in,
                                     SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.mul(in[0], in[1]));
+  return success();
+}
+
+LogicalResult DivOp::emitScalarBody(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> in,
+                                    SmallVectorImpl<Value> &out) {
+  out.push_back(Scalar{b, loc}.div(in[0], in[1]));
+  return success();
+}
+
+SmallVector<Access> ScaleColsOp::getOperandAccess() {
+  return {Access::Elem, Access::Col};
+}
+SmallVector<Access> ScaleColsOp::getResultAccess() { return elems(1); }
+LogicalResult ScaleColsOp::emitScalarBody(OpBuilder &b, Location loc,
+                                          ArrayRef<Value> in,
+                                          SmallVectorImpl<Value> &out) {
   out.push_back(Scalar{b, loc}.mul(in[0], in[1]));
   return success();
 }

@@ -143,6 +143,53 @@ LogicalResult MulOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+// d(l / r) = dl / r - l dr / r^2.
+LogicalResult DivOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  Value quotient = b.create<DivOp>(getLoc(), dy.getType(), dy, getRhs());
+  if (needed[0])
+    grads[0] = quotient;
+  if (needed[1]) {
+    Value ratio = b.create<DivOp>(getLoc(), dy.getType(), getLhs(), getRhs());
+    Value product = b.create<MulOp>(getLoc(), dy.getType(), quotient, ratio);
+    grads[1] = b.create<ScaleOp>(getLoc(), dy.getType(), product,
+                                 b.getF64FloatAttr(-1.0));
+  }
+  return success();
+}
+
+// d(x * f) / dx = dy * f; d / df[j] = sum_i dy[i, j] x[i, j].
+LogicalResult ScaleColsOp::buildGradients(OpBuilder &b,
+                                          ArrayRef<Value> resultGrads,
+                                          ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  Value dy = resultGrads[0];
+  if (!dy)
+    return success();
+  if (needed[0])
+    grads[0] = b.create<ScaleColsOp>(getLoc(), dy, getFactor());
+  if (needed[1]) {
+    Value product = b.create<MulOp>(getLoc(), dy.getType(), dy, getX());
+    grads[1] = b.create<ColumnSumOp>(getLoc(), getFactor().getType(), product);
+  }
+  return success();
+}
+
+// The norm is held constant (the DoRA paper, section 4.3): no gradient.
+LogicalResult DoraNormOp::buildGradients(OpBuilder &b,
+                                         ArrayRef<Value> resultGrads,
+                                         ArrayRef<bool> needed,
+                                         SmallVectorImpl<Value> &grads) {
+  grads.assign(3, Value());
+  return success();
+}
+
 LogicalResult ScaleOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       ArrayRef<bool> needed,
                                       SmallVectorImpl<Value> &grads) {

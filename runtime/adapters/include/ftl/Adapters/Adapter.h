@@ -36,6 +36,8 @@ struct LoraAdapter {
     Tensor A, B;
     int64_t rank = 0;
     double alpha = 0;
+    /// DoRA: the magnitude [out] of each output feature (invalid without).
+    Tensor magnitude;
   };
   /// Keyed by canonical base weight name.
   std::map<std::string, Pair> deltas;

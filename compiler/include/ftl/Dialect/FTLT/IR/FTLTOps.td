@@ -168,6 +168,7 @@ class FTLT_Binary<string mnemonic, string doc>
 def FTLT_AddOp : FTLT_Binary<"add", "lhs + rhs">;
 def FTLT_SubOp : FTLT_Binary<"sub", "lhs - rhs">;
 def FTLT_MulOp : FTLT_Binary<"mul", "lhs * rhs">;
+def FTLT_DivOp : FTLT_Binary<"div", "lhs / rhs">;
 
 def FTLT_ScaleOp : FTLT_DiffFusible<"scale", [SameOperandsAndResultType]> {
   let summary = "multiplies by a constant";
@@ -208,6 +209,45 @@ def FTLT_MaskRowsOp
   let arguments = (ins FTLT_F32:$x, FTLT_F32:$mask, BoolAttr:$keep);
   let results = (outs FTLT_F32:$result);
   let assemblyFormat = "$x `,` $mask attr-dict `:` type($x) `,` type($mask)";
+  let hasVerifier = 1;
+}
+
+def FTLT_ScaleColsOp
+    : FTLT_DiffFusible<"scale_cols", [AllTypesMatch<["x", "result"]>]> {
+  let summary = "multiplies every column by its own factor";
+  let description = [{
+    `result[i, j] = x[i, j] * factor[j]` (DoRA's magnitude over the weight
+    norm, per output feature).
+
+    ```mlir
+    %y = ftlt.scale_cols %x, %f : tensor<8x4xf32>, tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x, FTLT_F32:$factor);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x `,` $factor attr-dict `:` type($x) `,` type($factor)";
+  let hasVerifier = 1;
+}
+
+def FTLT_DoraNormOp : FTLT_Diff<"dora_norm"> {
+  let summary = "row norms of W + scale * B A, held constant (DoRA)";
+  let description = [{
+    `result[i] = ||W[i, :] + scale * (B A)[i, :]||_2` for a [O, I] weight, a
+    [R, I] A and a [O, R] B, accumulated in double without forming B A. As
+    the DoRA paper suggests (and PEFT does), the norm is a constant for the
+    backward: no gradient flows through it.
+
+    ```mlir
+    %n = ftlt.dora_norm %w, %a, %b {scale = 2.0 : f64} : tensor<64x32xf32>, tensor<4x32xf32>, tensor<64x4xf32> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$weight, FTLT_F32:$a, FTLT_F32:$b,
+                       F64Attr:$scale);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = [{
+    $weight `,` $a `,` $b attr-dict `:` type($weight) `,` type($a) `,`
+    type($b) `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 
