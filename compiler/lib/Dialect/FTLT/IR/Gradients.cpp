@@ -163,21 +163,31 @@ LogicalResult DivOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
-// d(x * f) / dx = dy * f; d / df[j] = sum_i dy[i, j] x[i, j].
+/// x times a broadcast factor (a scalar, or one per column): dx is dy times
+/// the same factor; the factor's gradient reduces dy * x over what it was
+/// broadcast across (ReduceOp: sum, or column_sum).
+template <typename ScaleOpT, typename ReduceOpT>
+static void broadcastScaleGradients(OpBuilder &b, ScaleOpT op, Value dy,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (!dy)
+    return;
+  if (needed[0])
+    grads[0] = b.create<ScaleOpT>(op.getLoc(), dy, op.getFactor());
+  if (needed[1]) {
+    Value product = b.create<MulOp>(op.getLoc(), dy.getType(), dy, op.getX());
+    grads[1] =
+        b.create<ReduceOpT>(op.getLoc(), op.getFactor().getType(), product);
+  }
+}
+
 LogicalResult ScaleColsOp::buildGradients(OpBuilder &b,
                                           ArrayRef<Value> resultGrads,
                                           ArrayRef<bool> needed,
                                           SmallVectorImpl<Value> &grads) {
-  grads.assign(2, Value());
-  Value dy = resultGrads[0];
-  if (!dy)
-    return success();
-  if (needed[0])
-    grads[0] = b.create<ScaleColsOp>(getLoc(), dy, getFactor());
-  if (needed[1]) {
-    Value product = b.create<MulOp>(getLoc(), dy.getType(), dy, getX());
-    grads[1] = b.create<ColumnSumOp>(getLoc(), getFactor().getType(), product);
-  }
+  broadcastScaleGradients<ScaleColsOp, ColumnSumOp>(b, *this, resultGrads[0],
+                                                    needed, grads);
   return success();
 }
 
@@ -216,16 +226,8 @@ LogicalResult ScaleByOp::buildGradients(OpBuilder &b,
                                         ArrayRef<Value> resultGrads,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &grads) {
-  grads.assign(2, Value());
-  Value dy = resultGrads[0];
-  if (!dy)
-    return success();
-  if (needed[0])
-    grads[0] = b.create<ScaleByOp>(getLoc(), dy, getFactor());
-  if (needed[1]) {
-    Value product = b.create<MulOp>(getLoc(), dy.getType(), dy, getX());
-    grads[1] = b.create<SumOp>(getLoc(), getFactor().getType(), product);
-  }
+  broadcastScaleGradients<ScaleByOp, SumOp>(b, *this, resultGrads[0], needed,
+                                            grads);
   return success();
 }
 
