@@ -25,3 +25,31 @@ adapter a = lora(rank: 20, init: pissa) on base.layers[0].attn.{q, k}
 // expected-error @+1 {{lora(init: pissa) of rank 20 on 'layers.0.attn.k.weight' [16x32]: PiSSA needs a rank of at most 16 [compiler-error]}}
 train base with lm(corpus) steps 1
 
+
+// -----
+
+// The step function has no dropout: training with it is refused, not
+// silently run without.
+model base = llama(vocab: 64, dim: 32, layers: 2, heads: 2, ffn: 48)
+data corpus = text("Inputs/corpus.txt")
+// expected-error @+1 {{not implemented yet: lora(dropout: 0.05) while training (the step function has no dropout; use dropout: 0) [not-implemented-yet]}}
+adapter a = lora(rank: 4, dropout: 0.05) on base.layers[*].attn.q
+train base with lm(corpus) steps 1
+
+// -----
+
+// Prefix tuning's MLP re-parameterisation.
+model base = llama(vocab: 64, dim: 32, layers: 2, heads: 2, ffn: 48)
+data corpus = text("Inputs/corpus.txt")
+// expected-error @+1 {{not implemented yet: prefix(reparam: true) (the MLP re-parameterisation of prefix tuning) [not-implemented-yet]}}
+adapter p = prefix(tokens: 4, reparam: true) on base
+train base with lm(corpus) steps 1 seq 16
+
+// -----
+
+// DoRA on biased layers.
+model base = gpt2(vocab: 64, dim: 32, layers: 2, heads: 2, ctx: 32)
+data corpus = text("Inputs/corpus.txt")
+// expected-error @+1 {{not implemented yet: DoRA on a linear layer with a bias ('layers.0.attn.q.weight') [not-implemented-yet]}}
+adapter a = lora(rank: 4, dora: true) on base.layers[*].attn.q
+train base with lm(corpus) steps 1 seq 16

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 
 using namespace mlir;
@@ -729,6 +730,16 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
       double dropout = 0;
       if (auto d = config.getAs<FloatAttr>("dropout"))
         dropout = d.getValueAsDouble();
+      // The step function has no dropout: training with it would silently
+      // differ from what the script says.
+      if (dropout != 0) {
+        char shown[32];
+        std::snprintf(shown, sizeof(shown), "%g", dropout);
+        return adapter.emitError("not implemented yet: lora(dropout: ")
+               << shown
+               << ") while training (the step function has no dropout; "
+                  "use dropout: 0)";
+      }
       for (Attribute t : adapter.getTensors()) {
         StringRef tensor = cast<StringAttr>(t).getValue();
         if (!tensor.ends_with(".weight"))
