@@ -11,6 +11,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -909,10 +910,33 @@ bool SemaImpl::resolveSelectorExpr(const Expr *selector,
 /// Which adapter kinds may share a tensor: a low-rank update and a sparse
 /// update add up (DSEE); branches around a sub-layer add to anything;
 /// everything else owns its tensors.
+/// Whether `dir` holds a sparse diff (`ftl_adapter_type` SPARSE_DIFF in its
+/// adapter_config.json).
+static bool isSparseDiffFolder(StringRef dir) {
+  if (dir.empty())
+    return false;
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "adapter_config.json");
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return false;
+  auto parsed = llvm::json::parse((*buffer)->getBuffer());
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return false;
+  }
+  const llvm::json::Object *object = parsed->getAsObject();
+  auto type = object ? object->getString("ftl_adapter_type") : std::nullopt;
+  return type && *type == "SPARSE_DIFF";
+}
+
 static bool composable(StringRef a, StringRef b) {
   auto is = [&](StringRef x, StringRef y) {
     return (a == x && b == y) || (a == y && b == x);
   };
+  // A loaded sparse diff is already part of the model's tensors.
+  if (a == "sparse_diff" || b == "sparse_diff")
+    return true;
   // LoRA adds its own parameters, so it composes with any plan that decides
   // which base entries train (sparse: DSEE; half; structured).
   if (is("lora", "sparse") || is("lora", "half") || is("lora", "structured"))
@@ -1015,6 +1039,13 @@ void SemaImpl::checkAdapter(const AdapterStmt *stmt) {
   AdapterPlacement placement;
   placement.stmt = stmt;
   placement.kind = builtin ? builtin->name : StringRef("load");
+  // A loaded sparse diff (LT-SFT) is added to the model's tensors: it
+  // composes with anything, other diffs included.
+  if (placement.kind == "load" && !kindCall->getArgs().empty())
+    if (const auto *path =
+            llvm::dyn_cast<StringExpr>(kindCall->getArgs()[0].value);
+        path && isSparseDiffFolder(info.resolvedPaths.lookup(path)))
+      placement.kind = "sparse_diff";
   placement.modelLevel =
       placement.kind == "prompt" || placement.kind == "prefix";
   bool ok = !type->isError();

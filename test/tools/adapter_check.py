@@ -44,6 +44,14 @@ initial weights), and RUN, the trained one. Parsed without any library.
       "name: min..max" with 3 decimals: the learning-rate factor of each
       tensor when the two runs differ only in it (one AdamW step).
 
+  adapter_check.py compose THETA0 COMPOSED --trained TRAINED...
+      LT-SFT composition (model folders): each TRAINED is THETA0
+      fine-tuned by one sparse adapter, COMPOSED is THETA0 with their saved
+      diffs loaded. Every entry must equal THETA0 + the sum of (TRAINED -
+      THETA0) within 4 ulp of its largest term; entries no run changed
+      must be bitwise THETA0's. Prints the entries each run changed, then
+      "composed: N entries changed; ok" (or FAIL lines).
+
   adapter_check.py loss0 A B --rtol R [--train-a K]
       The first logged loss of the two runs agree to R relative (of A's
       train K, when given).
@@ -374,6 +382,33 @@ def check_ratio(args):
     return 0
 
 
+def check_compose(args):
+    theta0, composed = model(args.init), model(args.run)
+    trained = [model(folder) for folder in args.trained]
+    for folder, run in zip(args.trained, trained):
+        changed = sum(1 for t in theta0
+                      for a, b in zip(theta0[t][1], run[t][1]) if a != b)
+        print("%s changed %d entries" % (os.path.basename(folder), changed))
+    failures = total = 0
+    for t in sorted(theta0):
+        for i, base in enumerate(theta0[t][1]):
+            deltas = [run[t][1][i] - base for run in trained]
+            got = composed[t][1][i]
+            if all(d == 0 for d in deltas):
+                bad = got != base
+            else:
+                total += 1
+                scale = max([abs(base)] + [abs(run[t][1][i]) for run in trained])
+                bad = abs(got - (base + sum(deltas))) > 4 * 1.2e-7 * scale
+            if bad:
+                failures += 1
+                if failures < 5:
+                    print("FAIL: %s[%d] = %r" % (t, i, got))
+    print("composed: %d entries changed; %s"
+          % (total, "ok" if failures == 0 else "FAIL"))
+    return failures
+
+
 def check_loss0(args):
     def first_loss(root, train):
         return next(r["loss"] for r in metrics(root)
@@ -387,11 +422,12 @@ def check_loss0(args):
 
 ap = argparse.ArgumentParser()
 ap.add_argument("mode", choices=["half", "sparse", "structured", "changed",
-                                 "ratio", "loss0"])
+                                 "ratio", "loss0", "compose"])
 ap.add_argument("init")
 ap.add_argument("run")
 ap.add_argument("extra", nargs="?")
 ap.add_argument("--train-a", type=int, default=None)
+ap.add_argument("--trained", nargs="+", default=[])
 ap.add_argument("--rtol", type=float, default=0)
 ap.add_argument("--tensors", default="")
 ap.add_argument("--density", type=float, default=0)
@@ -405,5 +441,6 @@ ap.add_argument("--group", type=int, default=1)
 args = ap.parse_args()
 bad = {"half": check_half, "sparse": check_sparse,
        "structured": check_structured, "changed": check_changed,
-       "ratio": check_ratio, "loss0": check_loss0}[args.mode](args)
+       "ratio": check_ratio, "loss0": check_loss0,
+       "compose": check_compose}[args.mode](args)
 sys.exit(1 if bad else 0)

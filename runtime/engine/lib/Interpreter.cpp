@@ -15,6 +15,7 @@
 
 #include "AdapterSetup.h"
 #include "Dora.h"
+#include "SparseDiff.h"
 
 #include "ftl/Adapters/Peft.h"
 #include "ftl/Conversion/TrainPlan.h"
@@ -498,7 +499,23 @@ llvm::Error Interpreter::execAdapterLoad(Operation *op) {
   auto path = adapter.getConfig().getAs<StringAttr>("path");
   if (!path)
     return error(op, "internal: load(...) without a path");
-  auto loaded = loadPeftLora(resolvePath(path.getValue()), (*m)->config);
+  std::string dir = resolvePath(path.getValue());
+  if (isSparseDiffFolder(dir)) {
+    // LT-SFT composition: each loaded diff is added to the model's tensors.
+    auto diff = loadSparseDiff(dir);
+    if (!diff)
+      return error(op, llvm::toString(diff.takeError()));
+    auto changed = applySparseDiff(*diff, (*m)->weights);
+    if (!changed)
+      return error(op, dir + ": " + llvm::toString(changed.takeError()));
+    auto state = std::make_shared<AdapterState>();
+    state->name = adapter.getName().str();
+    state->kind = "sparse_diff";
+    state->model = *m;
+    values[adapter.getAdapter()] = state;
+    return llvm::Error::success();
+  }
+  auto loaded = loadPeftLora(dir, (*m)->config);
   if (!loaded)
     return error(op, llvm::toString(loaded.takeError()));
   auto state = std::make_shared<AdapterState>();
@@ -650,6 +667,15 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
         }
       if (llvm::Error e = setUpSparseAdapter(op, **m, rng, from.get()))
         return error(op, llvm::toString(std::move(e)));
+      // A saved sparse adapter is its diff: keep the values it starts from
+      // (only when the script saves it: the copy costs the tensors' size).
+      if (llvm::any_of(adapter.getAdapter().getUsers(),
+                       [](Operation *u) { return isa<fd::SaveOp>(u); }))
+        for (Attribute t : adapter.getTensors())
+          if (const Tensor *w =
+                  (*m)->weights.find(cast<StringAttr>(t).getValue()))
+            state->initialValues[cast<StringAttr>(t).getValue().str()] =
+                w->clone();
     }
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
@@ -852,6 +878,19 @@ llvm::Error Interpreter::execSave(Operation *op) {
   }
   if (auto *a = std::get_if<std::shared_ptr<AdapterState>>(&it->second)) {
     const ModelState &model = *(*a)->model;
+    if ((*a)->kind == "sparse_diff")
+      return error(op, "adapter '" + (*a)->name +
+                           "' is a sparse diff added to the model when it "
+                           "was loaded: save the model, or the folder it "
+                           "came from is the adapter");
+    if ((*a)->kind == "sparse" || (*a)->kind == "structured") {
+      auto diff = sparseDiffOf((*a)->initialValues, model.weights);
+      if (!diff)
+        return error(op, llvm::toString(diff.takeError()));
+      if (llvm::Error e = saveSparseDiff(*diff, path))
+        return error(op, llvm::toString(std::move(e)));
+      return llvm::Error::success();
+    }
     if ((*a)->kind == "prompt" || (*a)->kind == "prefix") {
       ::ftl::VirtualTokenPlacement v;
       v.adapter = (*a)->name;

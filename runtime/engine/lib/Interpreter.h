@@ -83,6 +83,9 @@ struct AdapterState {
   bool rslora = false;
   /// DoRA: each module also has a "<name>.<module>.lora_magnitude" [out].
   bool dora = false;
+  /// Sparse and structured adapters that are saved: the values of the
+  /// tensors they own when they were placed (their diff's origin).
+  std::map<std::string, Tensor> initialValues;
   /// Per-target scales where they differ (loaded PEFT rank/alpha patterns).
   std::map<std::string, double> scales;
   /// The scale of the delta on `target`.

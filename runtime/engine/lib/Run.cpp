@@ -127,6 +127,8 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "saving adapter 'load'",
       "saving adapter 'prompt'",
       "saving adapter 'prefix'",
+      "saving adapter 'sparse'",
+      "saving adapter 'structured'",
   };
   for (const char *c : constructs)
     mlir::ftl::registerImplementedConstruct(c);
