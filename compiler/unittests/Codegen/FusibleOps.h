@@ -14,6 +14,7 @@
 
 #include "ftl/Runtime/Rng.h"
 
+#include <cmath>
 #include <functional>
 
 namespace ftl::codegen::test {
@@ -206,6 +207,41 @@ func.func @f(%dy: tensor<{R}x{C}xf32>, %x: tensor<{R}x{C}xf32>) -> tensor<{R}x{C
        float v = float(rng.normal());
        return input == 1 && rng.below(4) == 0 ? 0.0f : v;
      }},
+    // Virtual token slots: about a third of the rows are masked.
+    {"mask_rows_keep", R"(
+func.func @f(%x: tensor<{R}x{C}xf32>, %m: tensor<{R}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.mask_rows %x, %m {keep = true} : tensor<{R}x{C}xf32>, tensor<{R}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     [](unsigned input, ftl::rt::Rng &rng) {
+       float v = float(rng.normal());
+       return input == 1 ? float(rng.below(3) == 0) : v;
+     }},
+    {"mask_rows_drop", R"(
+func.func @f(%x: tensor<{R}x{C}xf32>, %m: tensor<{R}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.mask_rows %x, %m {keep = false} : tensor<{R}x{C}xf32>, tensor<{R}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     [](unsigned input, ftl::rt::Rng &rng) {
+       float v = float(rng.normal());
+       return input == 1 ? float(rng.below(3) == 0) : v;
+     }},
+    // DoRA's ratio and per-column scale; denominators kept away from 0.
+    {"div", R"(
+func.func @f(%a: tensor<{R}x{C}xf32>, %b: tensor<{R}x{C}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.div %a, %b : tensor<{R}x{C}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     [](unsigned input, ftl::rt::Rng &rng) {
+       float v = float(rng.normal());
+       return input == 1 ? 1.0f + std::fabs(v) : v;
+     }},
+    {"scale_cols", R"(
+func.func @f(%x: tensor<{R}x{C}xf32>, %f: tensor<{C}xf32>) -> tensor<{R}x{C}xf32> {
+  %r = ftlt.scale_cols %x, %f : tensor<{R}x{C}xf32>, tensor<{C}xf32>
+  return %r : tensor<{R}x{C}xf32>
+})",
+     nullptr},
 };
 
 } // namespace ftl::codegen::test
