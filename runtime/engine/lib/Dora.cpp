@@ -29,3 +29,28 @@ void ftl::rt::doraRowNorms(const float *weight, const float *a, const float *b,
     norms[i] = float(std::sqrt(sum));
   }
 }
+
+ftl::rt::Tensor ftl::rt::doraMergedWeight(const Tensor &weight, const Tensor &a,
+                                          const Tensor &b,
+                                          const Tensor &magnitude,
+                                          double scale) {
+  const int64_t out = weight.dim(0), in = weight.dim(1), rank = a.dim(0);
+  const float *w = weight.dataAs<const float>();
+  const float *ad = a.dataAs<const float>();
+  const float *bd = b.dataAs<const float>();
+  const float *m = magnitude.dataAs<const float>();
+  std::vector<float> norms(static_cast<size_t>(out));
+  doraRowNorms(w, ad, bd, out, in, rank, scale, norms.data());
+  Tensor merged = Tensor::zeros(DType::F32, {out, in});
+  float *dst = merged.dataAs<float>();
+  for (int64_t i = 0; i < out; ++i) {
+    const double rowScale = double(m[i]) / double(norms[i]);
+    for (int64_t j = 0; j < in; ++j) {
+      double s = 0;
+      for (int64_t r = 0; r < rank; ++r)
+        s += double(bd[i * rank + r]) * ad[r * in + j];
+      dst[i * in + j] = float(rowScale * (double(w[i * in + j]) + scale * s));
+    }
+  }
+  return merged;
+}

@@ -16,6 +16,8 @@
 #ifndef FTL_ENGINE_LIB_DORA_H
 #define FTL_ENGINE_LIB_DORA_H
 
+#include "ftl/Runtime/Tensor.h"
+
 #include <cstdint>
 
 namespace ftl::rt {
@@ -25,6 +27,11 @@ namespace ftl::rt {
 void doraRowNorms(const float *weight, const float *a, const float *b,
                   int64_t out, int64_t in, int64_t rank, double scale,
                   float *norms);
+
+/// The merged weight of a DoRA module: row i of W + s B A times m[i] over
+/// that row's norm (doraRowNorms), computed in double and rounded once.
+Tensor doraMergedWeight(const Tensor &weight, const Tensor &a, const Tensor &b,
+                        const Tensor &magnitude, double scale);
 
 } // namespace ftl::rt
 

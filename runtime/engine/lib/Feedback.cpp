@@ -13,6 +13,8 @@
 
 #include "Interpreter.h"
 
+#include "Dora.h"
+
 #include "ftl/Data/Tokenize.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Embed/HostJudges.h"
@@ -47,15 +49,18 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
         "not implemented yet: generating or scoring with the " +
         model.virtualKind + " adapter '" + model.virtualAdapter +
         "' (the decoder has no virtual tokens yet)");
-  for (const auto &[name, t] : model.adapterTensors)
-    if (StringRef(name).ends_with(".lora_magnitude"))
-      return llvm::createStringError(
-          "not implemented yet: generating or scoring with a DoRA adapter "
-          "('" +
-          StringRef(name).split('.').first.str() + "')");
   ModelView view;
   view.config = &model.config;
   view.weights = &model.weights;
+  // DoRA modules are not plain deltas: the decoder reads their merged
+  // weights, in a copy of the weights that shares every other tensor.
+  bool dora = llvm::any_of(model.adapterTensors, [](const auto &entry) {
+    return StringRef(entry.first).ends_with(".lora_magnitude");
+  });
+  if (dora) {
+    model.viewWeights = model.weights;
+    view.weights = &model.viewWeights;
+  }
   for (auto &[name, a] : model.adapterTensors) {
     StringRef rest(name);
     if (StringRef(name).contains(".adapter."))
@@ -68,6 +73,17 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
     if (b == model.adapterTensors.end() || scale == model.loraScales.end())
       return llvm::createStringError("adapter tensor '" + name +
                                      "' has no matching lora_B or scale");
+    auto m = model.adapterTensors.find((rest + ".lora_magnitude").str());
+    if (m != model.adapterTensors.end()) {
+      std::string weight = (module + ".weight").str();
+      const Tensor *w = model.weights.find(weight);
+      if (!w)
+        return llvm::createStringError("DoRA module '" + rest.str() +
+                                       "' has no base weight");
+      model.viewWeights.set(
+          weight, doraMergedWeight(*w, a, b->second, m->second, scale->second));
+      continue;
+    }
     view.lora[(module + ".weight").str()] =
         LoraDelta{&a, &b->second, float(scale->second)};
   }

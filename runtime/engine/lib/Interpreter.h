@@ -66,6 +66,9 @@ struct ModelState {
     std::string act;
   };
   std::vector<BlockAdapter> blockAdapters;
+  /// The weights the decoder reads when DoRA modules are placed (viewOf):
+  /// the base tensors with the DoRA ones merged; rebuilt at every view.
+  ModelWeights viewWeights;
   /// A prompt or prefix adapter placed on the model ("" for none): its
   /// binding name and kind.
   std::string virtualAdapter, virtualKind;
