@@ -128,6 +128,37 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// A PEFT prompt-tuning adapter through the decoder's virtual tokens: the
+// fixture holds PEFT's logits for the 5 virtual positions and then the
+// tokens; forwardLogits returns the tokens' rows only.
+TEST(PeftPromptLogits, ForwardLogitsMatchPeft) {
+  auto model = loadHFModelFolder(modelFixture("tiny-llama"));
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  auto prompt = loadPeftPrompt(peftFixture("tiny-llama-prompt"), model->config);
+  ASSERT_TRUE(bool(prompt)) << llvm::toString(prompt.takeError());
+  Logits want = peftLogits("tiny-llama-prompt");
+  const int64_t V = model->config.vocab, P = prompt->embeddings.dim(0);
+  ASSERT_EQ(int64_t(want.values.size()), (P + int64_t(want.tokens.size())) * V);
+  std::vector<float> tokensOnly(want.values.begin() + P * V, want.values.end());
+
+  ModelView view;
+  view.config = &model->config;
+  view.weights = &model->weights;
+  view.virtualTokens.count = P;
+  view.virtualTokens.prompt = &prompt->embeddings;
+  kernels::ThreadPool pool(2);
+  auto logits = forwardLogits(view, want.tokens, &pool);
+  ASSERT_TRUE(bool(logits)) << llvm::toString(logits.takeError());
+  auto [abs, rel] = maxDiff(values(*logits), tokensOnly);
+  std::vector<float> base = ftlLogits(*model, nullptr, want.tokens, false);
+  auto [absB, relB] = maxDiff(base, tokensOnly);
+  std::printf("  tiny-llama-prompt: max |ftl - peft| %.3g (rel %.3g); the "
+              "prompt moves logits by up to %.3g\n",
+              abs, rel, absB);
+  EXPECT_LT(rel, kTolerance);
+  EXPECT_GT(absB, 100 * kTolerance) << "the prompt should matter";
+}
+
 TEST(PeftLogitsGPT2, BlockDiagonalCAttnKeepsTheLogits) {
   // Separate q and v deltas (ftl's own form) saved as one fused c_attn LoRA
   // and read back without ftl's record (as any other reader would): the

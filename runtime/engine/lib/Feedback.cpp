@@ -15,6 +15,7 @@
 
 #include "Dora.h"
 
+#include "ftl/Conversion/TrainPlan.h"
 #include "ftl/Data/Tokenize.h"
 #include "ftl/Dialect/FTL/IR/FTLOps.h"
 #include "ftl/Embed/HostJudges.h"
@@ -44,11 +45,6 @@ using DataField = ftl::rt::Value; // a record field (not an mlir::Value)
 //===----------------------------------------------------------------------===//
 
 llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
-  if (!model.virtualAdapter.empty())
-    return llvm::createStringError(
-        "not implemented yet: generating or scoring with the " +
-        model.virtualKind + " adapter '" + model.virtualAdapter +
-        "' (the decoder has no virtual tokens yet)");
   ModelView view;
   view.config = &model.config;
   view.weights = &model.weights;
@@ -86,6 +82,28 @@ llvm::Expected<ModelView> Interpreter::viewOf(ModelState &model) {
     }
     view.lora[(module + ".weight").str()] =
         LoraDelta{&a, &b->second, float(scale->second)};
+  }
+  // Prompt or prefix tuning: the decoder starts every sequence with the
+  // virtual tokens, as the step function does.
+  if (!model.virtualAdapter.empty()) {
+    ::ftl::VirtualTokenPlacement v;
+    v.adapter = model.virtualAdapter;
+    auto tensor = [&](const std::string &name) -> const Tensor * {
+      auto it = model.adapterTensors.find(name);
+      return it == model.adapterTensors.end() ? nullptr : &it->second;
+    };
+    if (model.virtualKind == "prompt") {
+      view.virtualTokens.prompt = tensor(v.promptName());
+      if (view.virtualTokens.prompt)
+        view.virtualTokens.count = view.virtualTokens.prompt->dim(0);
+    } else {
+      for (int64_t l = 0; l < model.config.layers; ++l) {
+        view.virtualTokens.keys.push_back(tensor(v.prefixName(l, false)));
+        view.virtualTokens.values.push_back(tensor(v.prefixName(l, true)));
+      }
+      if (view.virtualTokens.keys[0])
+        view.virtualTokens.count = view.virtualTokens.keys[0]->dim(0);
+    }
   }
   for (const ModelState::BlockAdapter &b : model.blockAdapters) {
     auto tensor = [&](const char *suffix) -> const Tensor * {

@@ -212,6 +212,41 @@ ftl::rt::detail::resolveModel(const ModelView &view) {
     (d.mlp ? L.mlpBlocks : L.attnBlocks).push_back(b);
     m.maxBlockHidden = std::max(m.maxBlockHidden, r);
   }
+  const ModelView::VirtualTokens &vt = view.virtualTokens;
+  if (vt.count > 0) {
+    auto check = [&](const Tensor *t, int64_t cols,
+                     const char *what) -> llvm::Expected<const float *> {
+      if (!t || t->dtype() != DType::F32 || t->rank() != 2 ||
+          t->dim(0) != vt.count || t->dim(1) != cols)
+        return fail(llvm::Twine("virtual tokens: the ") + what +
+                    " must be F32 [" + llvm::Twine(vt.count) + ", " +
+                    llvm::Twine(cols) + "]");
+      return t->dataAs<const float>();
+    };
+    m.virtualTokens = vt.count;
+    if (vt.prompt) {
+      auto p = check(vt.prompt, c.dim, "prompt embeddings");
+      if (!p)
+        return p.takeError();
+      m.prompt = *p;
+    }
+    if (!vt.keys.empty() || !vt.values.empty()) {
+      if (int64_t(vt.keys.size()) != c.layers ||
+          int64_t(vt.values.size()) != c.layers)
+        return fail("virtual tokens: a prefix needs keys and values for "
+                    "every layer");
+      for (int64_t l = 0; l < c.layers; ++l) {
+        auto k = check(vt.keys[l], c.kvHeads * c.headDim, "prefix keys");
+        if (!k)
+          return k.takeError();
+        auto v = check(vt.values[l], c.kvHeads * c.headDim, "prefix values");
+        if (!v)
+          return v.takeError();
+        m.prefixKeys.push_back(*k);
+        m.prefixValues.push_back(*v);
+      }
+    }
+  }
   return m;
 }
 
@@ -381,8 +416,17 @@ void Decoder::embed(llvm::ArrayRef<StepToken> tokens) {
            [&](int64_t begin, int64_t end) {
              for (int64_t t = begin; t < end; ++t) {
                float *x = buf->x.data() + t * dim;
-               std::memcpy(x, model.embed + tokens[t].id * dim,
-                           dim * sizeof(float));
+               if (tokens[t].id < 0) { // a virtual token
+                 int64_t slot = -1 - int64_t(tokens[t].id);
+                 if (model.prompt)
+                   std::memcpy(x, model.prompt + slot * dim,
+                               dim * sizeof(float));
+                 else
+                   std::fill(x, x + dim, 0.0f);
+               } else {
+                 std::memcpy(x, model.embed + tokens[t].id * dim,
+                             dim * sizeof(float));
+               }
                if (model.posEmbed) {
                  const float *p = model.posEmbed + tokens[t].pos * dim;
                  for (int64_t i = 0; i < dim; ++i)
@@ -467,13 +511,20 @@ void Decoder::rope(llvm::ArrayRef<StepToken> tokens, float *x, int64_t heads) {
 void Decoder::storeKv(int64_t layer, llvm::ArrayRef<StepToken> tokens) {
   const int64_t hd = config.headDim, kvh = config.kvHeads;
   const size_t bytes = static_cast<size_t>(hd) * sizeof(float);
+  const bool prefix = !model.prefixKeys.empty();
   for (size_t t = 0; t < tokens.size(); ++t)
     for (int64_t h = 0; h < kvh; ++h) {
-      const int64_t src = (static_cast<int64_t>(t) * kvh + h) * hd;
-      std::memcpy(cacheK(layer, tokens[t].slot, h) + tokens[t].pos * hd,
-                  buf->k.data() + src, bytes);
-      std::memcpy(cacheV(layer, tokens[t].slot, h) + tokens[t].pos * hd,
-                  buf->v.data() + src, bytes);
+      const float *k = buf->k.data() + (static_cast<int64_t>(t) * kvh + h) * hd;
+      const float *v = buf->v.data() + (static_cast<int64_t>(t) * kvh + h) * hd;
+      if (prefix && tokens[t].id < 0) { // a prefix slot's trained values
+        const int64_t row = (-1 - int64_t(tokens[t].id)) * kvh * hd + h * hd;
+        k = model.prefixKeys[layer] + row;
+        v = model.prefixValues[layer] + row;
+      }
+      std::memcpy(cacheK(layer, tokens[t].slot, h) + tokens[t].pos * hd, k,
+                  bytes);
+      std::memcpy(cacheV(layer, tokens[t].slot, h) + tokens[t].pos * hd, v,
+                  bytes);
     }
 }
 

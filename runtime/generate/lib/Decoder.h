@@ -69,6 +69,12 @@ struct ResolvedModel {
   LinearRef head;
   int64_t maxRank = 0;        ///< largest LoRA rank (0 without LoRA)
   int64_t maxBlockHidden = 0; ///< widest parallel/bottleneck module
+  /// Virtual tokens (ModelView::VirtualTokens): a step token with id -1-k is
+  /// virtual slot k. prompt: [count, dim] (else its input is zeros);
+  /// prefixKeys/Values: per layer [count, kv_dim] (else they are computed).
+  int64_t virtualTokens = 0;
+  const float *prompt = nullptr;
+  std::vector<const float *> prefixKeys, prefixValues;
 };
 
 /// The linear layers of one layer with their names ("attn.q", ...); gate

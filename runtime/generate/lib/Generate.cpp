@@ -127,21 +127,38 @@ llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
   if (llvm::Error err = checkIds(tokens, c.vocab, "forwardLogits: token"))
     return std::move(err);
 
-  const int64_t chunk = std::min(L, kPrefillBudget);
-  Decoder decoder(*model, /*slots=*/1, /*capacity=*/L, chunk, chunk, pool);
+  // Virtual tokens (prompt or prefix tuning) come first; their logits are
+  // not returned.
+  const int64_t P = model->virtualTokens;
+  if (L + P > c.ctx)
+    return fail("forwardLogits: " + llvm::Twine(L) + " tokens and " +
+                llvm::Twine(P) +
+                " virtual tokens exceed the model's context "
+                "of " +
+                llvm::Twine(c.ctx) + " tokens");
+  std::vector<int32_t> all;
+  for (int64_t k = 0; k < P; ++k)
+    all.push_back(static_cast<int32_t>(-1 - k));
+  all.insert(all.end(), tokens.begin(), tokens.end());
+  const int64_t total = L + P;
+  const int64_t chunk = std::min(total, kPrefillBudget);
+  Decoder decoder(*model, /*slots=*/1, /*capacity=*/total, chunk, chunk, pool);
   Tensor out = Tensor::zeros(DType::F32, {L, c.vocab});
   float *dst = out.dataAs<float>();
   std::vector<StepToken> step;
   step.reserve(static_cast<size_t>(chunk));
-  for (int64_t start = 0; start < L; start += chunk) {
-    const int64_t n = std::min(chunk, L - start);
+  for (int64_t start = 0; start < total; start += chunk) {
+    const int64_t n = std::min(chunk, total - start);
     step.clear();
     for (int64_t i = 0; i < n; ++i)
-      step.push_back({0, static_cast<int32_t>(start + i), tokens[start + i],
+      step.push_back({0, static_cast<int32_t>(start + i), all[start + i],
                       static_cast<int32_t>(i)});
     decoder.step(step);
-    std::memcpy(dst + start * c.vocab, decoder.logits(0),
-                static_cast<size_t>(n * c.vocab) * sizeof(float));
+    for (int64_t i = 0; i < n; ++i)
+      if (start + i >= P)
+        std::memcpy(dst + (start + i - P) * c.vocab,
+                    decoder.logits(static_cast<int32_t>(i)),
+                    static_cast<size_t>(c.vocab) * sizeof(float));
   }
   return out;
 }
@@ -235,6 +252,24 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
             checkIds(prompts[p], V, "generate: prompt " + llvm::Twine(p)))
       return std::move(err);
     maxPrompt = std::max(maxPrompt, L);
+  }
+  // Virtual tokens (prompt or prefix tuning) start every prompt.
+  std::vector<std::vector<int32_t>> withVirtual;
+  if (const int64_t P = model->virtualTokens; P > 0) {
+    for (const std::vector<int32_t> &prompt : prompts) {
+      std::vector<int32_t> p;
+      for (int64_t k = 0; k < P; ++k)
+        p.push_back(static_cast<int32_t>(-1 - k));
+      p.insert(p.end(), prompt.begin(), prompt.end());
+      if (int64_t(p.size()) > c.ctx)
+        return fail("generate: a prompt of " + llvm::Twine(prompt.size()) +
+                    " tokens and " + llvm::Twine(P) +
+                    " virtual tokens exceeds the model's context of " +
+                    llvm::Twine(c.ctx) + " tokens");
+      withVirtual.push_back(std::move(p));
+    }
+    prompts = withVirtual;
+    maxPrompt += P;
   }
 
   const int64_t n = options.n;

@@ -82,6 +82,16 @@ struct ModelView {
   llvm::StringMap<LoraDelta> lora;
   /// Parallel and bottleneck modules, applied in this order per sub-layer.
   std::vector<BlockAdapterDelta> blocks;
+  /// Prompt or prefix tuning: every sequence starts with `count` virtual
+  /// tokens at positions 0..count-1 (the callers' tokens follow, and only
+  /// their logits come back). A prompt gives their input embeddings
+  /// ([count, dim]); a prefix gives, per layer, their cached keys (after
+  /// RoPE) and values ([count, kv_heads * head_dim]).
+  struct VirtualTokens {
+    int64_t count = 0;
+    const Tensor *prompt = nullptr;
+    std::vector<const Tensor *> keys, values;
+  } virtualTokens;
 };
 
 /// Logits [tokens.size(), vocab] of one sequence (full causal forward, no
