@@ -11,11 +11,11 @@ data near = pool |> select(ot_gradient(target: target, budget: 10))
 tokenizer tok = bytes()
 // expected-error @+1 {{not implemented yet: training in precision 'bf16' [not-implemented-yet]}}
 train base with lm(pool) steps 1 precision bf16
-// Half fine-tuning changes whole base tensors in place; it has no adapter
-// folder format yet (save the model instead; sparse adapters save diffs).
-adapter h = half() on base.layers[*]
-// expected-error @+1 {{not implemented yet: saving adapter 'half' [not-implemented-yet]}}
-save h to "out/half"
+// Parallel and bottleneck modules have no adapter folder format yet (save
+// the model instead).
+adapter p = parallel(rank: 4) on base.layers[*].mlp
+// expected-error @+1 {{not implemented yet: saving adapter 'parallel' [not-implemented-yet]}}
+save p to "out/parallel"
 
 // Training on a GPU is refused before any work, too.
 // RUN: not ftl run --device cuda --no-warn-unused %s 2>&1 | FileCheck %s --check-prefix=CUDA

@@ -667,16 +667,17 @@ llvm::Error Interpreter::execAdapter(Operation *op) {
         }
       if (llvm::Error e = setUpSparseAdapter(op, **m, rng, from.get()))
         return error(op, llvm::toString(std::move(e)));
-      // A saved sparse adapter is its diff: keep the values it starts from
-      // (only when the script saves it: the copy costs the tensors' size).
-      if (llvm::any_of(adapter.getAdapter().getUsers(),
-                       [](Operation *u) { return isa<fd::SaveOp>(u); }))
-        for (Attribute t : adapter.getTensors())
-          if (const Tensor *w =
-                  (*m)->weights.find(cast<StringAttr>(t).getValue()))
-            state->initialValues[cast<StringAttr>(t).getValue().str()] =
-                w->clone();
     }
+    // A saved sparse, structured or half adapter is its diff: keep the
+    // values it starts from (only when the script saves it: the copy costs
+    // the tensors' size).
+    if (llvm::any_of(adapter.getAdapter().getUsers(),
+                     [](Operation *u) { return isa<fd::SaveOp>(u); }))
+      for (Attribute t : adapter.getTensors())
+        if (const Tensor *w =
+                (*m)->weights.find(cast<StringAttr>(t).getValue()))
+          state->initialValues[cast<StringAttr>(t).getValue().str()] =
+              w->clone();
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
   }
@@ -883,7 +884,8 @@ llvm::Error Interpreter::execSave(Operation *op) {
                            "' is a sparse diff added to the model when it "
                            "was loaded: save the model, or the folder it "
                            "came from is the adapter");
-    if ((*a)->kind == "sparse" || (*a)->kind == "structured") {
+    if ((*a)->kind == "sparse" || (*a)->kind == "structured" ||
+        (*a)->kind == "half") {
       auto diff = sparseDiffOf((*a)->initialValues, model.weights);
       if (!diff)
         return error(op, llvm::toString(diff.takeError()));

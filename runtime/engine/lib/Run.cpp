@@ -129,6 +129,7 @@ void(::ftl::rt::registerRuntimeCapabilities)() {
       "saving adapter 'prefix'",
       "saving adapter 'sparse'",
       "saving adapter 'structured'",
+      "saving adapter 'half'",
   };
   for (const char *c : constructs)
     mlir::ftl::registerImplementedConstruct(c);
