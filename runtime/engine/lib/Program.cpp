@@ -76,6 +76,7 @@ struct Program::Instruction {
     LinearKl,
     LinearKlGrad,
     DoraNorm,
+    Dropout,
     SeqSum,
     SeqExpand,
     PairDiff,
@@ -343,6 +344,14 @@ Program::build(func::FuncOp fn, const FusedKernelProvider &kernels,
           inst.d[1] = dims(o.getWeight())[1];
           inst.d[2] = dims(o.getA())[0];
           inst.f[0] = o.getScale().convertToDouble();
+        })
+        .Case([&](ftlt::DropoutOp o) {
+          inst.kind = K::Dropout;
+          inst.in = {use(o.getX()), use(o.getSeed())};
+          inst.d[0] =
+              cast<RankedTensorType>(o.getX().getType()).getNumElements();
+          inst.d[1] = o.getSalt();
+          inst.f[0] = o.getRate().convertToDouble();
         })
         .Case([&](ftlt::SeqSumOp o) {
           inst.kind = K::SeqSum;
@@ -738,6 +747,10 @@ llvm::Error Program::run() {
     case K::DoraNorm:
       doraRowNorms(F(inst.in[0]), F(inst.in[1]), F(inst.in[2]), d[0], d[1],
                    d[2], inst.f[0], F(inst.out[0]));
+      break;
+    case K::Dropout:
+      applyDropout(F(inst.in[0]), d[0], *I(inst.in[1]), uint64_t(d[1]),
+                   inst.f[0], F(inst.out[0]));
       break;
     case K::SeqSum: {
       const float *x = F(inst.in[0]);

@@ -57,8 +57,8 @@ llvm::Error ftl::rt::embeddingBackward(int64_t tokens, int64_t dim,
   return llvm::Error::success();
 }
 
-void ftl::rt::fillRows(int64_t rows, int64_t cols, const float *row,
-                       float *out, k::ThreadPool *pool) {
+void ftl::rt::fillRows(int64_t rows, int64_t cols, const float *row, float *out,
+                       k::ThreadPool *pool) {
   pool->parallelFor(rows, 32, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       std::memcpy(out + i * cols, row, cols * 4);
@@ -66,9 +66,8 @@ void ftl::rt::fillRows(int64_t rows, int64_t cols, const float *row,
 }
 
 void ftl::rt::ropeApply(int64_t tokens, int64_t heads, int64_t headDim,
-                        const int32_t *positions, float theta,
-                        const float *in, float *out, bool inverse,
-                        k::ThreadPool *pool) {
+                        const int32_t *positions, float theta, const float *in,
+                        float *out, bool inverse, k::ThreadPool *pool) {
   const int64_t half = headDim / 2;
   // Hugging Face computes inv_freq and the angle in float, then cos/sin.
   std::vector<float> invFreq(half);
@@ -253,4 +252,33 @@ void ftl::rt::runFused(FusedKernel kernel, int64_t rows, int64_t cols,
       }
     });
   }
+}
+
+/// splitmix64's finaliser: a well-mixed 64-bit hash.
+static uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+bool ftl::rt::dropoutKeeps(int32_t seed, uint64_t salt, int64_t i,
+                           double rate) {
+  uint64_t h =
+      mix64(mix64(uint64_t(uint32_t(seed)) * 0x9e3779b97f4a7c15ULL + salt) +
+            uint64_t(i));
+  // 53 uniform bits in [0, 1).
+  double u = double(h >> 11) * (1.0 / 9007199254740992.0);
+  return u >= rate;
+}
+
+void ftl::rt::applyDropout(const float *x, int64_t n, int32_t seed,
+                           uint64_t salt, double rate, float *out) {
+  if (seed < 0 || rate == 0) {
+    if (out != x)
+      std::copy(x, x + n, out);
+    return;
+  }
+  const float scale = float(1.0 / (1.0 - rate));
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = dropoutKeeps(seed, salt, i, rate) ? x[i] * scale : 0.0f;
 }

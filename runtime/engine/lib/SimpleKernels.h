@@ -28,8 +28,8 @@ namespace ftl::rt {
 enum class FusedAccess { Elem, Col, Row, Scalar, ColSum };
 
 llvm::Error embeddingForward(int64_t tokens, int64_t dim, int64_t vocab,
-                             const int32_t *ids, const float *table,
-                             float *out, kernels::ThreadPool *pool);
+                             const int32_t *ids, const float *table, float *out,
+                             kernels::ThreadPool *pool);
 /// Overwrites dTable with the scatter-add of dOut rows.
 llvm::Error embeddingBackward(int64_t tokens, int64_t dim, int64_t vocab,
                               const int32_t *ids, const float *dOut,
@@ -42,8 +42,7 @@ void ropeApply(int64_t tokens, int64_t heads, int64_t headDim,
                const int32_t *positions, float theta, const float *in,
                float *out, bool inverse, kernels::ThreadPool *pool);
 /// Targets must be < vocab (negative targets are ignored positions).
-llvm::Error checkTargets(int64_t tokens, int64_t vocab,
-                         const int32_t *targets);
+llvm::Error checkTargets(int64_t tokens, int64_t vocab, const int32_t *targets);
 /// Per-token NLL (0 where targets < 0) and log-sum-exp of [tokens, vocab]
 /// logits.
 llvm::Error tokenNllForward(int64_t tokens, int64_t vocab, const float *logits,
@@ -60,6 +59,15 @@ void crossEntropyBackward(int64_t tokens, int64_t vocab, float dLoss,
 /// Sums in double over fixed chunks combined in order.
 double orderedSum(const float *x, int64_t n);
 double orderedSquaredSum(const float *x, int64_t n);
+
+/// Inverted dropout (ftlt.dropout): out[i] = x[i] / (1 - rate) where the
+/// hash of (seed, salt, i) keeps element i, else 0; a negative seed copies
+/// x. x and out may alias.
+void applyDropout(const float *x, int64_t n, int32_t seed, uint64_t salt,
+                  double rate, float *out);
+
+/// Whether ftlt.dropout keeps element i (exposed for tests).
+bool dropoutKeeps(int32_t seed, uint64_t salt, int64_t i, double rate);
 
 /// Runs a compiled fused group over its rows: rows split across threads, or,
 /// with colsum results, in fixed chunks of rows whose partial sums are added

@@ -431,6 +431,20 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
       evalProgram->bindArgument(i, copy.data());
   }
 
+  // LoRA dropout: a fresh seed per micro-batch in the gradient program,
+  // none (-1) in evaluation.
+  int32_t dropoutSeed = -1, noDropout = -1;
+  for (auto [fn, program, seed] :
+       {std::tuple{gradFn, &grad, &dropoutSeed},
+        std::tuple{evalFn, evalProgram.get(), &noDropout}}) {
+    if (!program)
+      continue;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      if (fn.getArgAttr(i, "ftl.dropout_seed"))
+        program->bindArgument(i, seed);
+  }
+  Rng dropoutRng = interp.getRng().derive("lora-dropout:" + interp.where(op));
+
   // Preference terms: reference log-probabilities from the reference
   // function, run on the reference's tensors and cached per example (the
   // reference never changes during a train). KL terms: the reference's
@@ -930,6 +944,11 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
         tokens += micro[m][t].tokens;
         bindTerm(grad, t, micro[m][t], &scales[t]);
       }
+      // From the step and micro-batch alone, so a resumed run draws the
+      // same masks.
+      dropoutSeed = int32_t(dropoutRng.derive(uint64_t(step))
+                                .derive(uint64_t(m))
+                                .below(uint64_t(1) << 31));
       if (llvm::Error e = grad.run())
         return interp.error(op, llvm::toString(std::move(e)));
       loss += stepLoss;

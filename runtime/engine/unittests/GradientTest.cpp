@@ -414,6 +414,17 @@ TEST_F(GradientTest, ScaleCols) {
   checkGradients(1, 24);
 }
 
+// The mask is fixed by the seed (an input), so dropout is linear in x and
+// central differences see exactly the kept entries.
+TEST_F(GradientTest, Dropout) {
+  compile(lossFunction(std::string("%x: tensor<6x5xf32> ") + T +
+                           ", %seed: tensor<1xi32>",
+                       "  %y = ftlt.dropout %x, %seed {rate = 3.0e-01 : f64, "
+                       "salt = 11 : i64} : tensor<6x5xf32>, tensor<1xi32>\n",
+                       "tensor<6x5xf32>"));
+  checkGradients(1000, 30);
+}
+
 TEST_F(GradientTest, UnlikelihoodOfTokenNll) {
   compile(lossFunction(
       std::string("%logits: tensor<5x7xf32> ") + T + ", %t: tensor<5xi32>",

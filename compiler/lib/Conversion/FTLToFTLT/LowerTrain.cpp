@@ -113,6 +113,10 @@ public:
     return plan.model.info.tied ? param("embed.weight") : param("head.weight");
   }
 
+  /// The per-step seed of LoRA dropout ([1] i32; negative: no dropout).
+  /// Without it (reference functions) LoRA has no dropout.
+  void setDropoutSeed(Value seed) { dropoutSeed = seed; }
+
   /// The batch's virtual-slot mask [N] and slot indices [N] (prompt and
   /// prefix tuning).
   void setVirtualSlots(Value mask, Value slotIds) {
@@ -214,8 +218,14 @@ private:
     const LoraPlacement &lora = *it->second;
     Value a = param(lora.aName());
     Value bm = param(lora.bName());
-    Value down =
-        tag(b.create<ftlt::LinearOp>(loc, f32({n, lora.rank}), x, a, Value()));
+    // LoRA dropout acts on the adapter's input only (as PEFT's does).
+    Value input = x;
+    if (lora.dropout > 0 && dropoutSeed)
+      input = tag(b.create<ftlt::DropoutOp>(
+          loc, x, dropoutSeed, b.getF64FloatAttr(lora.dropout),
+          b.getI64IntegerAttr(int64_t(saltOf(lora.weight)))));
+    Value down = tag(
+        b.create<ftlt::LinearOp>(loc, f32({n, lora.rank}), input, a, Value()));
     Value up =
         tag(b.create<ftlt::LinearOp>(loc, f32({n, out}), down, bm, Value()));
     Value scaled = tag(b.create<ftlt::ScaleOp>(loc, up.getType(), up,
@@ -237,7 +247,17 @@ private:
   const TrainPlan &plan;
   const llvm::StringMap<Value> &params;
   Value virtualMask, slots;
+  Value dropoutSeed;
   llvm::StringMap<const LoraPlacement *> lorasByWeight;
+
+  /// A stable salt per module (FNV-1a of its weight's name), so the
+  /// dropouts of one step draw different masks.
+  static uint64_t saltOf(StringRef name) {
+    uint64_t h = 1469598103934665603ULL;
+    for (char c : name)
+      h = (h ^ uint8_t(c)) * 1099511628211ULL;
+    return h >> 1; // fits an i64 attribute
+  }
   int64_t layer = -1;
 };
 
@@ -474,6 +494,16 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
                 {b.getNamedAttr("ftl.init", b.getStringAttr(name))}));
           }
 
+    // LoRA dropout draws its masks from a per-step seed.
+    int seedArg = -1;
+    if (llvm::any_of(plan.loras,
+                     [](const LoraPlacement &l) { return l.dropout > 0; })) {
+      seedArg = argTypes.size();
+      argTypes.push_back(RankedTensorType::get({1}, b.getI32Type()));
+      argAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("ftl.dropout_seed", b.getUnitAttr())}));
+    }
+
     // KL terms read the reference's LM head (the runtime binds the
     // reference's copy; with adapters and a frozen head it is the same
     // tensor).
@@ -507,6 +537,8 @@ struct LowerTrainPass : public fd::impl::LowerTrainBase<LowerTrainPass> {
       params[t.name] = entry->getArgument(i);
 
     ForwardBuilder forward(b, loc, plan, params);
+    if (seedArg >= 0)
+      forward.setDropoutSeed(entry->getArgument(seedArg));
     Value total;
     for (auto [term, planned] : llvm::enumerate(plan.terms)) {
       auto arg = [&](unsigned k) {

@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 
 using namespace mlir;
 using ::ftl::BlockAdapterPlacement;
@@ -730,16 +730,17 @@ FailureOr<TrainPlan>(::ftl::planTrain)(fd::TrainOp train) {
       double dropout = 0;
       if (auto d = config.getAs<FloatAttr>("dropout"))
         dropout = d.getValueAsDouble();
-      // The step function has no dropout: training with it would silently
-      // differ from what the script says.
-      if (dropout != 0) {
+      bool dora = false;
+      if (auto d = config.getAs<BoolAttr>("dora"))
+        dora = d.getValue();
+      if (dropout != 0 && dora) {
         char shown[32];
         std::snprintf(shown, sizeof(shown), "%g", dropout);
         return adapter.emitError("not implemented yet: lora(dropout: ")
-               << shown
-               << ") while training (the step function has no dropout; "
-                  "use dropout: 0)";
+               << shown << ") with DoRA (use dropout: 0)";
       }
+      if (!(dropout >= 0 && dropout < 1))
+        return adapter.emitError("lora 'dropout' must be in [0, 1)");
       for (Attribute t : adapter.getTensors()) {
         StringRef tensor = cast<StringAttr>(t).getValue();
         if (!tensor.ends_with(".weight"))

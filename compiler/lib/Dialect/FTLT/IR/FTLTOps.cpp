@@ -215,6 +215,13 @@ LogicalResult LinearCrossEntropyOp::verify() {
   return expectShape(*this, "the log-sum-exp", getLse(), {h[0]});
 }
 
+LogicalResult DropoutOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0 && rate < 1))
+    return emitOpError("needs a rate in [0, 1), found ") << rate;
+  return expectShape(*this, "the seed", getSeed(), {1});
+}
+
 LogicalResult ScaleColsOp::verify() {
   auto x = shapeOf(getX());
   if (x.size() != 2)

@@ -210,6 +210,19 @@ LogicalResult ScaleOp::buildGradients(OpBuilder &b, ArrayRef<Value> resultGrads,
   return success();
 }
 
+// Dropout is linear in x with the same mask every time it is computed: its
+// gradient is the same dropout of dy.
+LogicalResult DropoutOp::buildGradients(OpBuilder &b,
+                                        ArrayRef<Value> resultGrads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  grads.assign(2, Value());
+  if (resultGrads[0] && needed[0])
+    grads[0] = b.create<DropoutOp>(getLoc(), resultGrads[0], getSeed(),
+                                   getRateAttr(), getSaltAttr());
+  return success();
+}
+
 // The mask is data (virtual token slots): no gradient flows to it.
 LogicalResult MaskRowsOp::buildGradients(OpBuilder &b,
                                          ArrayRef<Value> resultGrads,

@@ -251,6 +251,27 @@ def FTLT_DoraNormOp : FTLT_Diff<"dora_norm"> {
   let hasVerifier = 1;
 }
 
+def FTLT_DropoutOp : FTLT_Diff<"dropout", [AllTypesMatch<["x", "result"]>]> {
+  let summary = "inverted dropout with a mask drawn from a per-step seed";
+  let description = [{
+    Each element is kept with probability `1 - rate` (and divided by it) or
+    zeroed. Whether element i is kept is a hash of (seed, salt, i): the
+    backward (the same op on the gradient) sees the same mask, nothing is
+    stored, and any thread count gives the same bits. A negative seed
+    turns it off (the identity: evaluation, references). `salt` tells the
+    dropouts of one step apart.
+
+    ```mlir
+    %y = ftlt.dropout %x, %seed {rate = 1.0e-01 : f64, salt = 7 : i64} : tensor<8x4xf32>, tensor<1xi32>
+    ```
+  }];
+  let arguments = (ins FTLT_F32:$x, FTLT_I32:$seed, F64Attr:$rate,
+                       I64Attr:$salt);
+  let results = (outs FTLT_F32:$result);
+  let assemblyFormat = "$x `,` $seed attr-dict `:` type($x) `,` type($seed)";
+  let hasVerifier = 1;
+}
+
 def FTLT_SiluOp : FTLT_DiffFusible<"silu", [SameOperandsAndResultType]> {
   let summary = "x * sigmoid(x)";
   let description = "```mlir\n%y = ftlt.silu %x : tensor<8x4xf32>\n```";
