@@ -36,6 +36,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -491,6 +493,23 @@ llvm::Error Interpreter::execModelLoad(Operation *op) {
 
 /// `adapter a = load("peft-folder") on base`: a PEFT LoRA folder's deltas
 /// become the adapter's tensors (each with its own rank and alpha).
+/// The peft_type of a PEFT folder's adapter_config.json ("" if unreadable).
+static std::string peftTypeOf(llvm::StringRef dir) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "adapter_config.json");
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return "";
+  auto parsed = llvm::json::parse((*buffer)->getBuffer());
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return "";
+  }
+  const llvm::json::Object *object = parsed->getAsObject();
+  auto type = object ? object->getString("peft_type") : std::nullopt;
+  return type ? type->str() : "";
+}
+
 llvm::Error Interpreter::execAdapterLoad(Operation *op) {
   auto adapter = cast<fd::AdapterOp>(op);
   auto m = model(adapter.getModel());
@@ -512,6 +531,28 @@ llvm::Error Interpreter::execAdapterLoad(Operation *op) {
     state->name = adapter.getName().str();
     state->kind = "sparse_diff";
     state->model = *m;
+    values[adapter.getAdapter()] = state;
+    return llvm::Error::success();
+  }
+  if (peftTypeOf(dir) == "PROMPT_TUNING") {
+    // A soft prompt: the decoder starts every sequence with it.
+    auto prompt = loadPeftPrompt(dir, (*m)->config);
+    if (!prompt)
+      return error(op, llvm::toString(prompt.takeError()));
+    if (!(*m)->virtualAdapter.empty())
+      return error(op, "not implemented yet: a second prompt or prefix "
+                       "adapter on model '" +
+                           (*m)->name + "' ('" + (*m)->virtualAdapter +
+                           "' is placed already)");
+    auto state = std::make_shared<AdapterState>();
+    state->name = adapter.getName().str();
+    state->kind = "prompt";
+    state->model = *m;
+    ::ftl::VirtualTokenPlacement v;
+    v.adapter = state->name;
+    (*m)->adapterTensors[v.promptName()] = prompt->embeddings;
+    (*m)->virtualAdapter = state->name;
+    (*m)->virtualKind = "prompt";
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
   }
