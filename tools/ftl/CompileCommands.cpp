@@ -432,16 +432,41 @@ int ftl::driver::runExplain(const Options &options) {
                               100.0 * trainable / double(total + adapterParams))
              << "%)\n";
           // Placement report: every adapter tensor and what it trains.
-          if (!plan->loras.empty()) {
+          if (!plan->loras.empty() || !plan->blockAdapters.empty() ||
+              plan->virtualTokens)
             os << "  placement:\n";
-            for (const ftl::LoraPlacement &lora : plan->loras) {
-              int64_t n = lora.rank * (lora.in + lora.out);
-              os << "    " << lora.adapter << ": lora r=" << lora.rank
-                 << " scale=" << llvm::formatv("{0:g}", lora.scale) << " on "
-                 << lora.weight << " [" << lora.out << "x" << lora.in
-                 << "]: " << humanCount(n) << " trainable, optimizer state "
-                 << humanBytes(2.0 * 4 * n) << "\n";
-            }
+          for (const ftl::LoraPlacement &lora : plan->loras) {
+            int64_t n =
+                lora.rank * (lora.in + lora.out) + (lora.dora ? lora.out : 0);
+            os << "    " << lora.adapter << ": "
+               << (lora.dora ? "dora" : "lora") << " r=" << lora.rank
+               << " scale=" << llvm::formatv("{0:g}", lora.scale);
+            if (lora.dropout > 0)
+              os << " dropout=" << llvm::format("%g", lora.dropout);
+            os << " on " << lora.weight << " [" << lora.out << "x" << lora.in
+               << "]: " << humanCount(n) << " trainable, optimizer state "
+               << humanBytes(2.0 * 4 * n) << "\n";
+          }
+          for (const ftl::BlockAdapterPlacement &b : plan->blockAdapters) {
+            int64_t n = 2 * b.hidden * b.dim + b.hidden + b.dim;
+            os << "    " << b.adapter << ": " << b.kind << " ("
+               << (b.serial ? "serial" : "parallel") << ", " << b.act
+               << ", hidden " << b.hidden << ") on layers." << b.layer << "."
+               << b.block << ": " << humanCount(n)
+               << " trainable, optimizer state " << humanBytes(8.0 * n) << "\n";
+          }
+          if (const auto &v = plan->virtualTokens) {
+            const auto &m = plan->model.info;
+            int64_t width =
+                v->kind == "prompt" ? m.dim : 2 * m.kvHeads * m.headDim();
+            int64_t n =
+                v->tokens * width * (v->kind == "prompt" ? 1 : m.layers);
+            os << "    " << v->adapter << ": " << v->kind << " of " << v->tokens
+               << " virtual tokens before every document piece ("
+               << (v->kind == "prompt" ? "input embeddings"
+                                       : "keys and values in every layer")
+               << "): " << humanCount(n) << " trainable, optimizer state "
+               << humanBytes(8.0 * n) << "\n";
           }
           explainEntryAdapters(os, *plan);
           // Memory of one step: weights, gradients (dense accumulators, and
