@@ -1316,17 +1316,31 @@ llvm::Error ftl::rt::savePeftPrefix(llvm::ArrayRef<const Tensor *> keys,
   return writeAdapterFolder(dir, toJsonText(cfg), tensors, {{"format", "pt"}});
 }
 
-llvm::Expected<PromptAdapter>
-ftl::rt::loadPeftPrompt(llvm::StringRef dir, const ModelConfig &config) {
+/// The adapter_config.json of a prompt-learning folder of type `kind`, for
+/// a valid model config; `configPath` is set for messages.
+static llvm::Expected<llvm::json::Object>
+readPromptLearningConfig(llvm::StringRef dir, const ModelConfig &config,
+                         const char *kind, const char *loader,
+                         std::string &configPath) {
   if (llvm::Error err = validateModelConfig(config, "the model config"))
     return std::move(err);
-  std::string configPath;
   auto object = readConfig(dir, configPath);
   if (!object)
     return object.takeError();
   ConfigReader cfg(*object, configPath);
-  if (llvm::Error err = checkKind(cfg, "PROMPT_TUNING", "loadPeftPrompt"))
+  if (llvm::Error err = checkKind(cfg, kind, loader))
     return std::move(err);
+  return object;
+}
+
+llvm::Expected<PromptAdapter>
+ftl::rt::loadPeftPrompt(llvm::StringRef dir, const ModelConfig &config) {
+  std::string configPath;
+  auto object = readPromptLearningConfig(dir, config, "PROMPT_TUNING",
+                                         "loadPeftPrompt", configPath);
+  if (!object)
+    return object.takeError();
+  ConfigReader cfg(*object, configPath);
   auto tokens = cfg.positiveInt("num_virtual_tokens", std::nullopt);
   if (!tokens)
     return tokens.takeError();
@@ -1375,5 +1389,64 @@ ftl::rt::loadPeftPrompt(llvm::StringRef dir, const ModelConfig &config) {
   PromptAdapter adapter;
   adapter.embeddings = std::move(*e);
   adapter.baseModel = base->value_or("");
+  return adapter;
+}
+
+llvm::Expected<PrefixAdapter>
+ftl::rt::loadPeftPrefix(llvm::StringRef dir, const ModelConfig &config) {
+  std::string configPath;
+  auto object = readPromptLearningConfig(dir, config, "PREFIX_TUNING",
+                                         "loadPeftPrefix", configPath);
+  if (!object)
+    return object.takeError();
+  ConfigReader cfg(*object, configPath);
+  auto projection = cfg.boolOr("prefix_projection", false);
+  if (!projection)
+    return projection.takeError();
+  if (*projection)
+    return makeError("'" + configPath +
+                     "': prefix_projection (the MLP re-parameterisation) is "
+                     "not supported yet");
+  auto tokens = cfg.positiveInt("num_virtual_tokens", std::nullopt);
+  if (!tokens)
+    return tokens.takeError();
+  auto layers = cfg.positiveInt("num_layers", config.layers);
+  if (!layers)
+    return layers.takeError();
+  if (*layers != config.layers)
+    return makeError("'" + configPath + "': num_layers is " +
+                     llvm::Twine(*layers) + ", but the model has " +
+                     llvm::Twine(config.layers));
+  auto file = openWeights(dir);
+  if (!file)
+    return file.takeError();
+  std::string weightsPath = file->path().str();
+  Tensor raw = file->get("prompt_embeddings");
+  if (!raw.valid())
+    return makeError("missing tensor 'prompt_embeddings' in '" + weightsPath +
+                     "'");
+  const int64_t L = config.layers, kvDim = config.kvHeads * config.headDim;
+  int64_t want[] = {*tokens, L * 2 * kvDim};
+  if (raw.shape() != llvm::ArrayRef<int64_t>(want))
+    return makeError("shape mismatch for tensor 'prompt_embeddings' in '" +
+                     weightsPath + "': expected " + formatShape(want) +
+                     " (num_virtual_tokens x layers * 2 * kv_heads * "
+                     "head_dim), found " +
+                     formatShape(raw.shape()));
+  auto table = toF32(raw, "prompt_embeddings", weightsPath);
+  if (!table)
+    return table.takeError();
+  PrefixAdapter adapter;
+  const float *src = table->dataAs<const float>();
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t which = 0; which < 2; ++which) {
+      Tensor t = Tensor::zeros(DType::F32, {*tokens, kvDim});
+      float *dst = t.dataAs<float>();
+      for (int64_t p = 0; p < *tokens; ++p)
+        std::copy(src + p * L * 2 * kvDim + (2 * l + which) * kvDim,
+                  src + p * L * 2 * kvDim + (2 * l + which + 1) * kvDim,
+                  dst + p * kvDim);
+      (which ? adapter.values : adapter.keys).push_back(std::move(t));
+    }
   return adapter;
 }

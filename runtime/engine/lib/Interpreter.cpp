@@ -534,11 +534,9 @@ llvm::Error Interpreter::execAdapterLoad(Operation *op) {
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
   }
-  if (peftTypeOf(dir) == "PROMPT_TUNING") {
-    // A soft prompt: the decoder starts every sequence with it.
-    auto prompt = loadPeftPrompt(dir, (*m)->config);
-    if (!prompt)
-      return error(op, llvm::toString(prompt.takeError()));
+  if (std::string type = peftTypeOf(dir);
+      type == "PROMPT_TUNING" || type == "PREFIX_TUNING") {
+    // Virtual tokens: the decoder starts every sequence with them.
     if (!(*m)->virtualAdapter.empty())
       return error(op, "not implemented yet: a second prompt or prefix "
                        "adapter on model '" +
@@ -546,13 +544,27 @@ llvm::Error Interpreter::execAdapterLoad(Operation *op) {
                            "' is placed already)");
     auto state = std::make_shared<AdapterState>();
     state->name = adapter.getName().str();
-    state->kind = "prompt";
+    state->kind = type == "PROMPT_TUNING" ? "prompt" : "prefix";
     state->model = *m;
     ::ftl::VirtualTokenPlacement v;
     v.adapter = state->name;
-    (*m)->adapterTensors[v.promptName()] = prompt->embeddings;
+    if (type == "PROMPT_TUNING") {
+      auto prompt = loadPeftPrompt(dir, (*m)->config);
+      if (!prompt)
+        return error(op, llvm::toString(prompt.takeError()));
+      (*m)->adapterTensors[v.promptName()] = prompt->embeddings;
+    } else {
+      auto prefix = loadPeftPrefix(dir, (*m)->config);
+      if (!prefix)
+        return error(op, llvm::toString(prefix.takeError()));
+      for (size_t l = 0; l < prefix->keys.size(); ++l) {
+        (*m)->adapterTensors[v.prefixName(int64_t(l), false)] = prefix->keys[l];
+        (*m)->adapterTensors[v.prefixName(int64_t(l), true)] =
+            prefix->values[l];
+      }
+    }
     (*m)->virtualAdapter = state->name;
-    (*m)->virtualKind = "prompt";
+    (*m)->virtualKind = state->kind;
     values[adapter.getAdapter()] = state;
     return llvm::Error::success();
   }

@@ -73,6 +73,17 @@ llvm::Error savePeftPrefix(llvm::ArrayRef<const Tensor *> keys,
                            llvm::ArrayRef<const Tensor *> values,
                            const ModelConfig &config, llvm::StringRef dir);
 
+/// A prefix-tuning adapter: per layer, [tokens, kv_heads * head_dim] keys
+/// (as cached, after RoPE) and values.
+struct PrefixAdapter {
+  std::vector<Tensor> keys, values;
+};
+
+/// Reads a PEFT prefix-tuning folder (without the MLP) written for a model
+/// with `config`, as savePeftPrefix lays it out.
+llvm::Expected<PrefixAdapter> loadPeftPrefix(llvm::StringRef dir,
+                                             const ModelConfig &config);
+
 /// Reads a PEFT prompt-tuning folder for a model with `config`.
 llvm::Expected<PromptAdapter> loadPeftPrompt(llvm::StringRef dir,
                                              const ModelConfig &config);
