@@ -733,17 +733,21 @@ llvm::Error(::ftl::rt::runTrain)(Interpreter &interp, Operation *op,
   // The eval function on batch `b` of term t alone (the other terms get
   // all-padding batches and scale 0): the sum of its weighted token losses
   // (per-pair losses for preference terms), without its constant weight.
+  // All-padding batches for the terms that take no part, made once.
+  std::vector<TermBatch> evalOthers;
   auto evalTermSum = [&](size_t t, TermBatch &b) -> llvm::Expected<double> {
-    std::vector<TermBatch> others(numTerms);
+    if (evalOthers.empty()) {
+      evalOthers.resize(numTerms);
+      for (size_t u = 0; u < numTerms; ++u)
+        emptyBatch(u, evalOthers[u]);
+    }
     std::vector<float> scales(numTerms, 0.0f);
     scales[t] = 1;
     float value = 0;
     evalProgram->bindResult(0, &value);
     for (size_t u = 0; u < numTerms; ++u)
-      if (u != t) {
-        emptyBatch(u, others[u]);
-        bindTerm(*evalProgram, u, others[u], &scales[u]);
-      }
+      if (u != t)
+        bindTerm(*evalProgram, u, evalOthers[u], &scales[u]);
     if (plan->terms[t].needsReference()) {
       std::vector<TermBatch *> pref(numTerms, nullptr);
       pref[t] = &b;

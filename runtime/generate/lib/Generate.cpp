@@ -109,37 +109,58 @@ void forEachItem(ftl::kernels::ThreadPool *pool, int64_t workers, int64_t n,
 
 } // namespace
 
-llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
-                                              llvm::ArrayRef<int32_t> tokens,
-                                              kernels::ThreadPool *pool) {
+/// The model of a one-sequence pass over `tokens`, checked: at least one
+/// token, all of them and the model's virtual tokens within its context, and
+/// every id in its vocabulary. `what` names the caller in messages.
+static llvm::Expected<ResolvedModel>
+resolveForSequence(const ModelView &view, llvm::ArrayRef<int32_t> tokens,
+                   llvm::StringRef what) {
   llvm::Expected<ResolvedModel> model = resolveModel(view);
   if (!model)
     return model.takeError();
   const ModelConfig &c = *view.config;
   const int64_t L = static_cast<int64_t>(tokens.size());
   if (L == 0)
-    return fail("forwardLogits: the token sequence is empty (expected at "
-                "least one token)");
+    return fail(what + ": the token sequence is empty (expected at least "
+                       "one token)");
   if (L > c.ctx)
-    return fail("forwardLogits: the sequence has " + llvm::Twine(L) +
+    return fail(what + ": the sequence has " + llvm::Twine(L) +
                 " tokens but the model's context is " + llvm::Twine(c.ctx) +
                 " tokens");
-  if (llvm::Error err = checkIds(tokens, c.vocab, "forwardLogits: token"))
+  if (L + model->virtualTokens > c.ctx)
+    return fail(what + ": " + llvm::Twine(L) + " tokens and " +
+                llvm::Twine(model->virtualTokens) +
+                " virtual tokens exceed the model's context of " +
+                llvm::Twine(c.ctx) + " tokens");
+  if (llvm::Error err = checkIds(tokens, c.vocab, what + ": token"))
     return std::move(err);
+  return model;
+}
 
+/// The ids of `count` virtual tokens (slot k is -1-k), then `tokens`.
+static std::vector<int32_t> withVirtualTokens(int64_t count,
+                                              llvm::ArrayRef<int32_t> tokens) {
+  std::vector<int32_t> all;
+  all.reserve(static_cast<size_t>(count) + tokens.size());
+  for (int64_t k = 0; k < count; ++k)
+    all.push_back(static_cast<int32_t>(-1 - k));
+  all.insert(all.end(), tokens.begin(), tokens.end());
+  return all;
+}
+
+llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
+                                              llvm::ArrayRef<int32_t> tokens,
+                                              kernels::ThreadPool *pool) {
+  llvm::Expected<ResolvedModel> model =
+      resolveForSequence(view, tokens, "forwardLogits");
+  if (!model)
+    return model.takeError();
+  const ModelConfig &c = *view.config;
+  const int64_t L = static_cast<int64_t>(tokens.size());
   // Virtual tokens (prompt or prefix tuning) come first; their logits are
   // not returned.
   const int64_t P = model->virtualTokens;
-  if (L + P > c.ctx)
-    return fail("forwardLogits: " + llvm::Twine(L) + " tokens and " +
-                llvm::Twine(P) +
-                " virtual tokens exceed the model's context "
-                "of " +
-                llvm::Twine(c.ctx) + " tokens");
-  std::vector<int32_t> all;
-  for (int64_t k = 0; k < P; ++k)
-    all.push_back(static_cast<int32_t>(-1 - k));
-  all.insert(all.end(), tokens.begin(), tokens.end());
+  std::vector<int32_t> all = withVirtualTokens(P, tokens);
   const int64_t total = L + P;
   const int64_t chunk = std::min(total, kPrefillBudget);
   Decoder decoder(*model, /*slots=*/1, /*capacity=*/total, chunk, chunk, pool);
@@ -150,9 +171,10 @@ llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
   for (int64_t start = 0; start < total; start += chunk) {
     const int64_t n = std::min(chunk, total - start);
     step.clear();
+    // Virtual tokens ask for no logits.
     for (int64_t i = 0; i < n; ++i)
       step.push_back({0, static_cast<int32_t>(start + i), all[start + i],
-                      static_cast<int32_t>(i)});
+                      start + i < P ? -1 : static_cast<int32_t>(i)});
     decoder.step(step);
     for (int64_t i = 0; i < n; ++i)
       if (start + i >= P)
@@ -166,22 +188,17 @@ llvm::Expected<Tensor> ftl::rt::forwardLogits(const ModelView &view,
 llvm::Expected<std::vector<Tensor>>
 ftl::rt::keysAndValues(const ModelView &view, llvm::ArrayRef<int32_t> tokens,
                        kernels::ThreadPool *pool) {
-  llvm::Expected<ResolvedModel> model = resolveModel(view);
+  llvm::Expected<ResolvedModel> model =
+      resolveForSequence(view, tokens, "keysAndValues");
   if (!model)
     return model.takeError();
   const ModelConfig &c = *view.config;
   const int64_t L = static_cast<int64_t>(tokens.size());
-  if (L == 0 || L > c.ctx)
-    return fail("keysAndValues: " + llvm::Twine(L) +
-                " tokens (expected 1 to the model's context, " +
-                llvm::Twine(c.ctx) + ")");
-  if (llvm::Error err = checkIds(tokens, c.vocab, "keysAndValues: token"))
-    return std::move(err);
-  Decoder decoder(*model, /*slots=*/1, /*capacity=*/L, L, L, pool);
+  // Only the cache is wanted: no token asks for logits.
+  Decoder decoder(*model, /*slots=*/1, /*capacity=*/L, L, 1, pool);
   std::vector<StepToken> step;
   for (int64_t i = 0; i < L; ++i)
-    step.push_back(
-        {0, static_cast<int32_t>(i), tokens[i], static_cast<int32_t>(i)});
+    step.push_back({0, static_cast<int32_t>(i), tokens[i], -1});
   decoder.step(step);
   std::vector<Tensor> out;
   const int64_t kvDim = c.kvHeads * c.headDim;
@@ -257,10 +274,7 @@ ftl::rt::generate(const ModelView &view, const Tokenizer &tokenizer,
   std::vector<std::vector<int32_t>> withVirtual;
   if (const int64_t P = model->virtualTokens; P > 0) {
     for (const std::vector<int32_t> &prompt : prompts) {
-      std::vector<int32_t> p;
-      for (int64_t k = 0; k < P; ++k)
-        p.push_back(static_cast<int32_t>(-1 - k));
-      p.insert(p.end(), prompt.begin(), prompt.end());
+      std::vector<int32_t> p = withVirtualTokens(P, prompt);
       if (int64_t(p.size()) > c.ctx)
         return fail("generate: a prompt of " + llvm::Twine(prompt.size()) +
                     " tokens and " + llvm::Twine(P) +
